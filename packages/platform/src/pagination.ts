@@ -1,0 +1,97 @@
+import type { FastifyRequest } from 'fastify';
+import { DETAIL, HttpError } from './errors.js';
+import type { JsonSchema } from './validation.js';
+
+export const DEFAULT_PAGE_SIZE = 10;
+export const MAX_PAGE_SIZE = 100;
+
+export interface PageRequest {
+  /** 1-based page number, or 'last' (DRF's `?page=last`). */
+  page: number | 'last';
+  size: number;
+}
+
+export interface PageResult<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+/** Query parameters of every list, for the schema (they are read by `readPageRequest`). */
+export const pageParameters: Record<string, JsonSchema> = {
+  page: { type: 'integer', minimum: 1, description: 'Número de página (desde 1).' },
+  page_size: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
+};
+
+function single(raw: unknown): string | undefined {
+  const value = Array.isArray(raw) ? raw.at(-1) : raw;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** DRF's PageNumberPagination: a bad `page` is a 404, a bad `page_size` falls back to the default. */
+export function readPageRequest(query: Record<string, unknown>): PageRequest {
+  const rawSize = single(query.page_size);
+  const size =
+    rawSize && /^\d{1,9}$/.test(rawSize) && Number(rawSize) > 0
+      ? Math.min(Number(rawSize), MAX_PAGE_SIZE)
+      : DEFAULT_PAGE_SIZE;
+  const rawPage = single(query.page);
+  if (rawPage === undefined || rawPage === '') return { page: 1, size };
+  if (rawPage === 'last') return { page: 'last', size };
+  if (!/^\d{1,9}$/.test(rawPage) || Number(rawPage) < 1) throw new HttpError(404, DETAIL.invalidPage);
+  return { page: Number(rawPage), size };
+}
+
+/**
+ * One page: the count and the rows are two queries whatever the table or page size. They run
+ * together; `rows` must not depend on the count (it does only for `page=last`).
+ */
+export async function paginate<T>(
+  request: FastifyRequest,
+  pageRequest: PageRequest,
+  load: { count: () => Promise<number>; rows: (limit: number, offset: number) => Promise<T[]> },
+): Promise<PageResult<T>> {
+  const { size } = pageRequest;
+  let count: number;
+  let rows: T[];
+  let page: number;
+  if (pageRequest.page === 'last') {
+    count = await load.count();
+    page = Math.max(1, Math.ceil(count / size));
+    rows = await load.rows(size, (page - 1) * size);
+  } else {
+    page = pageRequest.page;
+    [count, rows] = await Promise.all([load.count(), load.rows(size, (page - 1) * size)]);
+  }
+  const pages = Math.max(1, Math.ceil(count / size));
+  if (page > pages) throw new HttpError(404, DETAIL.invalidPage);
+  return {
+    count,
+    next: page < pages ? pageLink(request, page + 1) : null,
+    previous: page > 1 ? pageLink(request, page - 1) : null,
+    results: rows,
+  };
+}
+
+/** Absolute URL of the same request on another page, as seen by the client (behind Cloud Run's proxy too). */
+function pageLink(request: FastifyRequest, page: number): string {
+  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  if (page === 1) url.searchParams.delete('page');
+  else url.searchParams.set('page', String(page));
+  return url.toString();
+}
+
+/** Response schema of a page of `item`. */
+export function pageSchema(item: JsonSchema): JsonSchema {
+  return {
+    type: 'object',
+    required: ['count', 'next', 'previous', 'results'],
+    properties: {
+      count: { type: 'integer' },
+      next: { type: ['string', 'null'], format: 'uri' },
+      previous: { type: ['string', 'null'], format: 'uri' },
+      results: { type: 'array', items: item },
+    },
+  };
+}

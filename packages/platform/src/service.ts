@@ -1,0 +1,141 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type HTTPMethods, LogController } from 'fastify';
+import secureJson from 'secure-json-parse';
+import type { Config } from './config.js';
+import { type Database, type Db, type Migrations, openDatabase } from './database.js';
+import { DETAIL, HttpError, RETRY_AFTER_SECONDS, registerErrorHandling } from './errors.js';
+import { HEALTH_PATHS, registerHealth } from './health.js';
+import { registerHostCheck } from './hosts.js';
+import { loggerOptions, registerRequestLog, traceFields } from './logging.js';
+import { validatorCompiler } from './validation.js';
+
+/** What a service brings: its identity, its migrations and its routes. Everything else is shared. */
+export interface ServiceDefinition {
+  /** Package name, e.g. `servicio-usuarios`: names the logs and the embedded data folder. */
+  name: string;
+  title: string;
+  description: string;
+  version: string;
+  migrations: Migrations;
+  routes: (app: FastifyInstance, context: { db: Db; config: Readonly<Config> }) => Promise<void>;
+}
+
+export interface BuildOptions {
+  config: Readonly<Config>;
+  /** An open database to use (and leave open); by default the app opens its own and closes it on close(). */
+  database?: Database;
+  /** `false` silences logs (tests); by default JSON lines, or pretty at a terminal. */
+  logger?: boolean;
+}
+
+const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+export async function createServiceApp(
+  service: ServiceDefinition,
+  options: BuildOptions,
+): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    logger:
+      options.logger === false
+        ? false
+        : loggerOptions({
+            level: config.logLevel,
+            service: service.name,
+            pretty: Boolean(process.stdout.isTTY),
+          }),
+    childLoggerFactory: (logger, bindings, opts, raw) =>
+      logger.child({ ...bindings, ...traceFields(raw.headers, config.gcpProject) }, opts),
+    logController: new LogController({ disableRequestLogging: true }),
+    // Cloud Run terminates TLS: the scheme and host the client used arrive in X-Forwarded-*.
+    trustProxy: true,
+    bodyLimit: config.bodyLimitBytes,
+    // Answered below in DRF's shape instead of Fastify's.
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  app.setValidatorCompiler(validatorCompiler);
+  registerErrorHandling(app, { debug: config.debug });
+  registerJsonParser(app);
+  registerDrain(app);
+  registerHostCheck(app, config.allowedHosts, HEALTH_PATHS);
+  registerRequestLog(app);
+
+  const database =
+    options.database ??
+    (await openDatabase(config.database, { migrations: service.migrations, logger: app.log }));
+  if (!options.database) app.addHook('onClose', () => database.close());
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: service.title, description: service.description, version: service.version },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  app.get('/api/schema/', { schema: { hide: true } }, async () => app.swagger());
+
+  const methodsByUrl = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    if ((route.schema as { hide?: boolean } | undefined)?.hide) return;
+    const methods = methodsByUrl.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    methodsByUrl.set(route.url, methods);
+  });
+
+  registerHealth(app, database.ping);
+  await app.register(async (scope) => service.routes(scope, { db: database.db, config }));
+  registerMethodNotAllowed(app, methodsByUrl);
+  return app;
+}
+
+function registerJsonParser(app: FastifyInstance): void {
+  // Only JSON is accepted: without this Fastify would also parse text/plain, which must be a 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+    // An empty body is an empty form (DRF): required fields are then reported by name.
+    if (text === '') return done(null, null);
+    try {
+      done(null, secureJson.parse(text as string));
+    } catch (err) {
+      done(new HttpError(400, DETAIL.malformedJson((err as Error).message)), undefined);
+    }
+  });
+}
+
+/** While closing, requests that still arrive on open connections get a DRF-shaped 503. */
+function registerDrain(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    return reply
+      .code(503)
+      .header('Connection', 'close')
+      .header('Retry-After', RETRY_AFTER_SECONDS)
+      .send({ detail: DETAIL.shuttingDown });
+  });
+}
+
+/** A known path with another method is a 405 with `Allow`, as DRF; Fastify alone would say 404. */
+function registerMethodNotAllowed(app: FastifyInstance, methodsByUrl: Map<string, Set<string>>): void {
+  for (const [url, present] of methodsByUrl) {
+    const allow = [...present, 'OPTIONS'].join(', ');
+    const missing = METHODS.filter((method) => !present.has(method));
+    if (missing.length === 0) continue;
+    app.route({
+      method: missing,
+      url,
+      schema: { hide: true },
+      handler: async (request, reply) => {
+        reply.header('Allow', allow);
+        if (request.method === 'OPTIONS') return reply.code(204).send();
+        return reply.code(405).send({ detail: DETAIL.methodNotAllowed(request.method) });
+      },
+    });
+  }
+}

@@ -1,0 +1,99 @@
+import { type Db, databaseError, ValidationError } from '@servicios/platform';
+import { and, asc, desc, eq, type SQL, sql } from 'drizzle-orm';
+import { busqueda, type NuevoUsuario, type TipoUsuario, usuarios } from './schema.js';
+
+export type OrdenUsuario = 'email' | 'nombre' | 'apellido' | 'fecha_creacion';
+
+export interface FiltroUsuarios {
+  activo?: boolean;
+  tipo_usuario?: TipoUsuario;
+  search?: string;
+  ordering?: { field: OrdenUsuario; descending: boolean }[];
+}
+
+const columnas = {
+  id: usuarios.id,
+  email: usuarios.email,
+  nombre: usuarios.nombre,
+  apellido: usuarios.apellido,
+  nombre_completo: sql<string>`${usuarios.nombre} || ' ' || ${usuarios.apellido}`.as('nombre_completo'),
+  telefono: usuarios.telefono,
+  tipo_usuario: usuarios.tipo_usuario,
+  activo: usuarios.activo,
+  fecha_creacion: usuarios.fecha_creacion,
+  fecha_actualizacion: usuarios.fecha_actualizacion,
+};
+
+const EMAIL_UNICO = 'usuarios_usuario_email_lower_uniq';
+
+/** The database's unique index is the referee of e-mail uniqueness; this turns its verdict into DRF's 400. */
+function emailDuplicado(err: unknown): never {
+  if (databaseError(err)?.constraint === EMAIL_UNICO)
+    throw new ValidationError({ email: ['Email ya existe'] });
+  throw err;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function where(filtro: FiltroUsuarios): SQL | undefined {
+  const conditions: SQL[] = [];
+  if (filtro.activo !== undefined) conditions.push(eq(usuarios.activo, filtro.activo));
+  if (filtro.tipo_usuario) conditions.push(eq(usuarios.tipo_usuario, filtro.tipo_usuario));
+  // DRF's SearchFilter: every term must appear in some searched field.
+  for (const term of filtro.search?.split(/[\s,]+/).filter(Boolean) ?? []) {
+    conditions.push(sql`${busqueda} LIKE ${`%${escapeLike(term.toLowerCase())}%`}`);
+  }
+  return conditions.length ? and(...conditions) : undefined;
+}
+
+function orderBy(filtro: FiltroUsuarios): SQL[] {
+  const terms = filtro.ordering?.length
+    ? filtro.ordering
+    : [{ field: 'fecha_creacion' as const, descending: true }];
+  const order = terms.map((t) => (t.descending ? desc(usuarios[t.field]) : asc(usuarios[t.field])));
+  // A unique tie-breaker keeps pages stable: no row seen twice or skipped between pages.
+  return [...order, terms[0]?.descending ? desc(usuarios.id) : asc(usuarios.id)];
+}
+
+export function repositorioUsuarios(db: Db) {
+  return {
+    async contar(filtro: FiltroUsuarios): Promise<number> {
+      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(usuarios).where(where(filtro));
+      return row?.n ?? 0;
+    },
+
+    listar(filtro: FiltroUsuarios, limit: number, offset: number) {
+      return db
+        .select(columnas)
+        .from(usuarios)
+        .where(where(filtro))
+        .orderBy(...orderBy(filtro))
+        .limit(limit)
+        .offset(offset);
+    },
+
+    async obtener(id: number) {
+      const [row] = await db.select(columnas).from(usuarios).where(eq(usuarios.id, id));
+      return row;
+    },
+
+    async crear(datos: NuevoUsuario) {
+      const [row] = await db.insert(usuarios).values(datos).returning(columnas).catch(emailDuplicado);
+      return row;
+    },
+
+    async actualizar(id: number, cambios: Partial<NuevoUsuario>) {
+      const [row] = await db
+        .update(usuarios)
+        .set({ ...cambios, fecha_actualizacion: sql`now()` })
+        .where(eq(usuarios.id, id))
+        .returning(columnas)
+        .catch(emailDuplicado);
+      return row;
+    },
+  };
+}
+
+export type RepositorioUsuarios = ReturnType<typeof repositorioUsuarios>;
