@@ -40,6 +40,7 @@ export const MESSAGES = {
   dateTime:
     'Fecha/hora con formato erróneo. Use uno de los siguientes formatos en su lugar: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].',
   boolean: 'Debe ser un booleano válido.',
+  nullCharacter: 'Los caracteres nulos no están permitidos.',
   notObject: (type: string) => `Datos inválidos. Se esperaba un diccionario pero se obtuvo ${type}.`,
 };
 
@@ -72,6 +73,8 @@ function string(options: StringOptions): Field<string> {
       // DRF's CharField takes numbers and makes them strings; booleans and objects are refused.
       if (typeof input === 'number' && Number.isFinite(input)) input = String(input);
       if (typeof input !== 'string') return fail(MESSAGES.string);
+      // PostgreSQL text cannot hold U+0000 (the insert would be a 500); Django refuses it too.
+      if (input.includes('\u0000')) return fail(MESSAGES.nullCharacter);
       const value = input.trim();
       if (value === '') return required ? fail(MESSAGES.blank) : ok('');
       // Characters, not UTF-16 units nor bytes: "🙂" is one.
@@ -179,18 +182,34 @@ export function parseDateTime(input: string): Date | undefined {
   return new Date(utc - offsetMinutes * 60_000);
 }
 
-function dateTime(options: { description?: string } = {}): Field<Date> {
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+interface DateTimeOptions {
+  description?: string;
+  /** Refuse instants that are not after now, with this message. */
+  future?: string;
+  /**
+   * For range filters: a bare date (YYYY-MM-DD) is taken as the first ('start') or last ('end')
+   * millisecond of that UTC day, so that `fecha_hasta=2026-12-24` includes the whole day.
+   */
+  bound?: 'start' | 'end';
+}
+
+function dateTime(options: DateTimeOptions = {}): Field<Date> {
   return {
     required: true,
-    schema: {
-      type: 'string',
-      format: 'date-time',
-      ...(options.description ? { description: options.description } : {}),
-    },
+    schema: { type: 'string', format: 'date-time', ...(options.description ? { description: options.description } : {}) },
     parse(input) {
       if (input === null) return fail(MESSAGES.null);
-      const value = typeof input === 'string' ? parseDateTime(input) : undefined;
-      return value ? ok(value) : fail(MESSAGES.dateTime);
+      if (typeof input !== 'string') return fail(MESSAGES.dateTime);
+      let value = parseDateTime(input);
+      if (!value && options.bound && ISO_DATE.test(input.trim())) {
+        const start = parseDateTime(`${input.trim()}T00:00:00Z`);
+        value = start && options.bound === 'end' ? new Date(start.getTime() + 86_400_000 - 1) : start;
+      }
+      if (!value) return fail(MESSAGES.dateTime);
+      if (options.future && value.getTime() <= Date.now()) return fail(options.future);
+      return ok(value);
     },
   };
 }

@@ -1,0 +1,4 @@
+import { runServer } from '@servicios/platform';
+import { buildApp } from './app.js';
+
+await runServer('servicio-reservas', (config) => buildApp({ config }));
