@@ -6,9 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
-const roots = ['packages', 'services'].flatMap((dir) =>
-  readdirSync(dir).map((name) => path.join(dir, name, 'test')),
-);
+// Each workspace's test/ folder, plus the repository-level test/ (delivery checks that span services).
+const roots = [
+  ...['packages', 'services'].flatMap((dir) => readdirSync(dir).map((name) => path.join(dir, name, 'test'))),
+  'test',
+];
 const only = process.argv.slice(2);
 const files = roots
   .filter((dir) => existsSync(dir))

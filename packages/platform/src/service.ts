@@ -98,7 +98,12 @@ function registerJsonParser(app: FastifyInstance): void {
     // An empty body is an empty form (DRF): required fields are then reported by name.
     if (text === '') return done(null, null);
     try {
-      done(null, secureJson.parse(text as string));
+      // `__proto__`/`constructor` keys are dropped, not refused: to a client they are unknown
+      // fields, which the contract ignores (as DRF); dropping them still prevents pollution.
+      done(
+        null,
+        secureJson.parse(text as string, undefined, { protoAction: 'remove', constructorAction: 'remove' }),
+      );
     } catch (err) {
       done(new HttpError(400, DETAIL.malformedJson((err as Error).message)), undefined);
     }

@@ -198,7 +198,11 @@ interface DateTimeOptions {
 function dateTime(options: DateTimeOptions = {}): Field<Date> {
   return {
     required: true,
-    schema: { type: 'string', format: 'date-time', ...(options.description ? { description: options.description } : {}) },
+    schema: {
+      type: 'string',
+      format: 'date-time',
+      ...(options.description ? { description: options.description } : {}),
+    },
     parse(input) {
       if (input === null) return fail(MESSAGES.null);
       if (typeof input !== 'string') return fail(MESSAGES.dateTime);

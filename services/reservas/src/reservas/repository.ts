@@ -1,5 +1,5 @@
-import type { Db, OrderTerm } from '@servicios/platform';
-import { and, asc, desc, eq, gte, inArray, lte, type SQL, sql } from 'drizzle-orm';
+import { type Db, type OrderTerm, orderBy } from '@servicios/platform';
+import { and, eq, gte, inArray, lte, type SQL, sql } from 'drizzle-orm';
 import { type Estado, type NuevaReserva, reservas } from './schema.js';
 
 export type OrdenReserva = 'fecha_reserva' | 'fecha_creacion' | 'numero_personas';
@@ -23,6 +23,8 @@ export type Accion = keyof typeof TRANSICIONES;
 /** Once cancelled or completed a reservation is history: its fields no longer change. */
 export const EDITABLES: readonly Estado[] = ['pendiente', 'confirmada'];
 
+const RECIENTES = { field: 'fecha_creacion', descending: true } as const;
+
 const columnas = {
   id: reservas.id,
   usuario_id: reservas.usuario_id,
@@ -43,15 +45,6 @@ function where(filtro: FiltroReservas): SQL | undefined {
   return conditions.length ? and(...conditions) : undefined;
 }
 
-function orderBy(filtro: FiltroReservas): SQL[] {
-  const terms = filtro.ordering?.length
-    ? filtro.ordering
-    : [{ field: 'fecha_creacion' as const, descending: true }];
-  const order = terms.map((t) => (t.descending ? desc(reservas[t.field]) : asc(reservas[t.field])));
-  // A unique tie-breaker keeps pages stable: no row seen twice or skipped between pages.
-  return [...order, terms[0]?.descending ? desc(reservas.id) : asc(reservas.id)];
-}
-
 export function repositorioReservas(db: Db) {
   return {
     async contar(filtro: FiltroReservas): Promise<number> {
@@ -64,7 +57,7 @@ export function repositorioReservas(db: Db) {
         .select(columnas)
         .from(reservas)
         .where(where(filtro))
-        .orderBy(...orderBy(filtro))
+        .orderBy(...orderBy(filtro.ordering, reservas, RECIENTES, reservas.id))
         .limit(limit)
         .offset(offset);
     },

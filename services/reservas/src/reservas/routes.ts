@@ -10,6 +10,8 @@ import {
   paginate,
   query,
   readPageRequest,
+  record,
+  schemas,
   ValidationError,
   type Values,
 } from '@servicios/platform';
@@ -41,32 +43,18 @@ const filtros = {
   ordering: fields.ordering(['fecha_reserva', 'fecha_creacion', 'numero_personas'] as const),
 };
 
-const fecha = { type: 'string', format: 'date-time' };
-const reserva = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer', readOnly: true },
-    usuario_id: { type: 'integer', minimum: 1 },
-    fecha_reserva: fecha,
-    numero_personas: { type: 'integer', minimum: 1, maximum: 50 },
-    estado: { type: 'string', enum: [...ESTADOS], readOnly: true },
-    notas: { type: 'string' },
-    fecha_creacion: { ...fecha, readOnly: true },
-    fecha_actualizacion: { ...fecha, readOnly: true },
-  },
-  required: [
-    'id',
-    'usuario_id',
-    'fecha_reserva',
-    'numero_personas',
-    'estado',
-    'notas',
-    'fecha_creacion',
-    'fecha_actualizacion',
-  ],
-};
+const reserva = record({
+  id: { type: 'integer', readOnly: true },
+  usuario_id: { type: 'integer', minimum: 1 },
+  fecha_reserva: schemas.dateTime,
+  numero_personas: { type: 'integer', minimum: 1, maximum: 50 },
+  estado: { type: 'string', enum: [...ESTADOS], readOnly: true },
+  notas: { type: 'string' },
+  fecha_creacion: { ...schemas.dateTime, readOnly: true },
+  fecha_actualizacion: { ...schemas.dateTime, readOnly: true },
+});
 const tags = ['reservas'];
-const problem = { type: 'object', additionalProperties: true };
+const { problem } = schemas;
 
 export async function rutasReservas(app: FastifyInstance, { db }: { db: Db }): Promise<void> {
   const repo = repositorioReservas(db);
@@ -155,7 +143,7 @@ export async function rutasReservas(app: FastifyInstance, { db }: { db: Db }): P
         tags,
         summary: 'Elimina la reserva',
         params: idParams,
-        response: { 204: { type: 'null' }, 404: problem },
+        response: { 204: schemas.noContent, 404: problem },
       },
     },
     async (request, reply) => {

@@ -1,5 +1,5 @@
-import { type Db, databaseError, ValidationError } from '@servicios/platform';
-import { and, asc, desc, eq, type SQL, sql } from 'drizzle-orm';
+import { type Db, databaseError, orderBy, ValidationError } from '@servicios/platform';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { busqueda, type NuevoUsuario, type TipoUsuario, usuarios } from './schema.js';
 
 export type OrdenUsuario = 'email' | 'nombre' | 'apellido' | 'fecha_creacion';
@@ -10,6 +10,8 @@ export interface FiltroUsuarios {
   search?: string;
   ordering?: { field: OrdenUsuario; descending: boolean }[];
 }
+
+const RECIENTES = { field: 'fecha_creacion', descending: true } as const;
 
 const columnas = {
   id: usuarios.id,
@@ -48,15 +50,6 @@ function where(filtro: FiltroUsuarios): SQL | undefined {
   return conditions.length ? and(...conditions) : undefined;
 }
 
-function orderBy(filtro: FiltroUsuarios): SQL[] {
-  const terms = filtro.ordering?.length
-    ? filtro.ordering
-    : [{ field: 'fecha_creacion' as const, descending: true }];
-  const order = terms.map((t) => (t.descending ? desc(usuarios[t.field]) : asc(usuarios[t.field])));
-  // A unique tie-breaker keeps pages stable: no row seen twice or skipped between pages.
-  return [...order, terms[0]?.descending ? desc(usuarios.id) : asc(usuarios.id)];
-}
-
 export function repositorioUsuarios(db: Db) {
   return {
     async contar(filtro: FiltroUsuarios): Promise<number> {
@@ -69,7 +62,7 @@ export function repositorioUsuarios(db: Db) {
         .select(columnas)
         .from(usuarios)
         .where(where(filtro))
-        .orderBy(...orderBy(filtro))
+        .orderBy(...orderBy(filtro.ordering, usuarios, RECIENTES, usuarios.id))
         .limit(limit)
         .offset(offset);
     },

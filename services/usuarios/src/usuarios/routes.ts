@@ -9,6 +9,8 @@ import {
   paginate,
   query,
   readPageRequest,
+  record,
+  schemas,
   type Values,
 } from '@servicios/platform';
 import type { FastifyInstance } from 'fastify';
@@ -41,36 +43,20 @@ const filtros = {
   ordering: fields.ordering(['email', 'nombre', 'apellido', 'fecha_creacion'] as const),
 };
 
-const fecha = { type: 'string', format: 'date-time' };
-const usuario = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer', readOnly: true },
-    email: { type: 'string', format: 'email' },
-    nombre: { type: 'string' },
-    apellido: { type: 'string' },
-    nombre_completo: { type: 'string', readOnly: true },
-    telefono: { type: 'string' },
-    tipo_usuario: { type: 'string', enum: [...TIPOS_USUARIO] },
-    activo: { type: 'boolean', readOnly: true },
-    fecha_creacion: { ...fecha, readOnly: true },
-    fecha_actualizacion: { ...fecha, readOnly: true },
-  },
-  required: [
-    'id',
-    'email',
-    'nombre',
-    'apellido',
-    'nombre_completo',
-    'telefono',
-    'tipo_usuario',
-    'activo',
-    'fecha_creacion',
-    'fecha_actualizacion',
-  ],
-};
+const usuario = record({
+  id: { type: 'integer', readOnly: true },
+  email: { type: 'string', format: 'email' },
+  nombre: { type: 'string' },
+  apellido: { type: 'string' },
+  nombre_completo: { type: 'string', readOnly: true },
+  telefono: { type: 'string' },
+  tipo_usuario: { type: 'string', enum: [...TIPOS_USUARIO] },
+  activo: { type: 'boolean', readOnly: true },
+  fecha_creacion: { ...schemas.dateTime, readOnly: true },
+  fecha_actualizacion: { ...schemas.dateTime, readOnly: true },
+});
 const tags = ['usuarios'];
-const problem = { type: 'object', additionalProperties: true };
+const { problem } = schemas;
 
 export async function rutasUsuarios(app: FastifyInstance, { db }: { db: Db }): Promise<void> {
   const repo = repositorioUsuarios(db);
@@ -150,7 +136,7 @@ export async function rutasUsuarios(app: FastifyInstance, { db }: { db: Db }): P
         tags,
         summary: 'Baja lógica: activo pasa a false',
         params: idParams,
-        response: { 204: { type: 'null' }, 404: problem },
+        response: { 204: schemas.noContent, 404: problem },
       },
     },
     async (request, reply) => {
