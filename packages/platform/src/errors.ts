@@ -60,7 +60,8 @@ export function registerErrorHandling(app: FastifyInstance, options: { debug: bo
       return reply.code(status).send({ detail: error.message });
     }
 
-    request.log.error({ err: error }, 'unhandled error');
+    // `stack_trace` lets Cloud Error Reporting group the failure; logs are not client-visible.
+    request.log.error({ err: error, stack_trace: error.stack }, 'unhandled error');
     const body: Record<string, unknown> = { detail: DETAIL.internal };
     if (options.debug) Object.assign(body, { error: error.message, stack: error.stack });
     return reply.code(500).send(body);

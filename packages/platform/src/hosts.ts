@@ -8,7 +8,7 @@ export function hostAllowed(allowed: readonly string[], hostHeader: string | und
   const host = hostHeader
     .toLowerCase()
     .replace(/:\d+$/, '')
-    .replace(/^\[(.*)\]$/, '$1')
+    // IPv6 literals keep their brackets: Django's ALLOWED_HOSTS spells them `[::1]`.
     .replace(/\.$/, '');
   return allowed.some((pattern) =>
     pattern.startsWith('.') ? host === pattern.slice(1) || host.endsWith(pattern) : host === pattern,
