@@ -117,8 +117,9 @@ function databaseConfig(env: Env, options: { service: string; cwd?: string }): D
   }
 
   const pool = {
-    // Small on purpose: see DEPLOY.md for the connection arithmetic against Cloud SQL's max_connections.
-    poolMax: integer(env, 'DATABASE_POOL_MAX', 4, 1, 100),
+    // Small on purpose: 2 per instance x 10 instances x (2 services + 1 revision in a rollout) = 60 of
+    // the 100 connections of a small Cloud SQL tier. DEPLOY.md has the arithmetic.
+    poolMax: integer(env, 'DATABASE_POOL_MAX', 2, 1, 100),
     connectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 3000, 100, 60000),
     statementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 5000, 100, 600000),
   };
