@@ -1,6 +1,6 @@
 import { type Db, type OrderTerm, orderBy } from '@servicios/platform';
-import { and, eq, gte, inArray, lte, type SQL, sql } from 'drizzle-orm';
-import { type Estado, type NuevaReserva, reservas } from './schema.js';
+import { and, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm';
+import { conteoPorDia, conteoTotal, type Estado, type NuevaReserva, reservas } from './schema.js';
 
 export type OrdenReserva = 'fecha_reserva' | 'fecha_creacion' | 'numero_personas';
 
@@ -45,10 +45,74 @@ function where(filtro: FiltroReservas): SQL | undefined {
   return conditions.length ? and(...conditions) : undefined;
 }
 
+const DIA_MS = 86_400_000;
+const dia = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** count(*) of the rows of one estado (or all) with fecha_reserva in [desde, hasta) or [desde, hasta]. */
+function contarTramo(estado: Estado | undefined, desde: Date, hasta: Date, inclusivo: boolean): SQL {
+  const condiciones = and(
+    estado ? eq(reservas.estado, estado) : undefined,
+    gte(reservas.fecha_reserva, desde),
+    inclusivo ? lte(reservas.fecha_reserva, hasta) : lt(reservas.fecha_reserva, hasta),
+  );
+  return sql`(SELECT count(*) FROM ${reservas} WHERE ${condiciones})`;
+}
+
 export function repositorioReservas(db: Db) {
+  // The hottest query, prepared once per connection: PostgreSQL parses and plans it only once.
+  const porId = db
+    .select(columnas)
+    .from(reservas)
+    .where(eq(reservas.id, sql.placeholder('id')))
+    .prepare('reservas_obtener');
   return {
+    /**
+     * The exact count of a list, at a cost bounded whatever the table size: by usuario_id it is
+     * COUNT(*) over that user's index entries; otherwise a sum over the counter tables kept by the
+     * triggers of migration 0002, plus, for a date range, COUNT(*) by index over its (at most two)
+     * partial UTC days.
+     */
     async contar(filtro: FiltroReservas): Promise<number> {
-      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(reservas).where(where(filtro));
+      const { estado, fecha_desde: desde, fecha_hasta: hasta } = filtro;
+      if (filtro.usuario_id !== undefined) {
+        const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(reservas).where(where(filtro));
+        return row?.n ?? 0;
+      }
+      if (!desde && !hasta) {
+        const [row] = await db
+          .select({ n: sql`coalesce(sum(${conteoTotal.n}), 0)::bigint`.mapWith(Number) })
+          .from(conteoTotal)
+          .where(estado ? eq(conteoTotal.estado, estado) : undefined);
+        return row?.n ?? 0;
+      }
+      // Whole UTC days inside the range come from the counters: [primero, fin) in milliseconds.
+      const primero = desde ? Math.ceil(desde.getTime() / DIA_MS) * DIA_MS : undefined;
+      const fin = hasta ? Math.floor(hasta.getTime() / DIA_MS) * DIA_MS : undefined;
+      if (primero !== undefined && fin !== undefined && primero >= fin) {
+        // Less than one whole day: the index counts it directly.
+        const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(reservas).where(where(filtro));
+        return row?.n ?? 0;
+      }
+      const parcialInicio =
+        desde && primero !== undefined && desde.getTime() < primero
+          ? contarTramo(estado, desde, new Date(primero), false)
+          : sql`0`;
+      const parcialFin =
+        hasta && fin !== undefined ? contarTramo(estado, new Date(fin), hasta, true) : sql`0`;
+      const [row] = await db
+        .select({
+          n: sql`(coalesce(sum(${conteoPorDia.n}), 0) + ${parcialInicio} + ${parcialFin})::bigint`.mapWith(
+            Number,
+          ),
+        })
+        .from(conteoPorDia)
+        .where(
+          and(
+            estado ? eq(conteoPorDia.estado, estado) : undefined,
+            primero !== undefined ? gte(conteoPorDia.dia, dia(primero)) : undefined,
+            fin !== undefined ? lt(conteoPorDia.dia, dia(fin)) : undefined,
+          ),
+        );
       return row?.n ?? 0;
     },
 
@@ -63,7 +127,7 @@ export function repositorioReservas(db: Db) {
     },
 
     async obtener(id: number) {
-      const [row] = await db.select(columnas).from(reservas).where(eq(reservas.id, id));
+      const [row] = await porId.execute({ id });
       return row;
     },
 

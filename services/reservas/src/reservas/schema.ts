@@ -1,5 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, check, index, integer, pgTable, timestamp, varchar } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  check,
+  date,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  smallint,
+  timestamp,
+  varchar,
+} from 'drizzle-orm/pg-core';
 
 export const ESTADOS = ['pendiente', 'confirmada', 'cancelada', 'completada'] as const;
 export type Estado = (typeof ESTADOS)[number];
@@ -36,6 +48,35 @@ export const reservas = pgTable(
     index('reservas_reserva_estado_fecha_idx').on(t.estado, t.fecha_reserva),
     index('reservas_reserva_fecha_idx').on(t.fecha_reserva),
   ],
+);
+
+/**
+ * Exact counts kept by triggers in the writing transaction (migration 0002), so that a list's
+ * `count` is a sum over a few small rows instead of COUNT(*) over the table. Per estado and UTC day
+ * of fecha_reserva: a date range sums its whole days here and counts its two partial days by index.
+ */
+export const conteoPorDia = pgTable(
+  'reservas_conteo_dia',
+  {
+    estado: varchar('estado', { length: 20 }).$type<Estado>().notNull(),
+    dia: date('dia', { mode: 'string' }).notNull(),
+    n: bigint('n', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.estado, t.dia] })],
+);
+
+/**
+ * Per estado, spread over a few slots (by backend) so that concurrent writers do not queue on one
+ * row lock: the unfiltered count is the sum of at most 4 × 16 rows.
+ */
+export const conteoTotal = pgTable(
+  'reservas_conteo_total',
+  {
+    estado: varchar('estado', { length: 20 }).$type<Estado>().notNull(),
+    slot: smallint('slot').notNull(),
+    n: bigint('n', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.estado, t.slot] })],
 );
 
 export type Reserva = typeof reservas.$inferSelect;

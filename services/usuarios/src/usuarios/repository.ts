@@ -1,6 +1,6 @@
 import { type Db, databaseError, orderBy, ValidationError } from '@servicios/platform';
 import { and, eq, type SQL, sql } from 'drizzle-orm';
-import { busqueda, type NuevoUsuario, type TipoUsuario, usuarios } from './schema.js';
+import { busqueda, conteoUsuarios, type NuevoUsuario, type TipoUsuario, usuarios } from './schema.js';
 
 export type OrdenUsuario = 'email' | 'nombre' | 'apellido' | 'fecha_creacion';
 
@@ -51,9 +51,31 @@ function where(filtro: FiltroUsuarios): SQL | undefined {
 }
 
 export function repositorioUsuarios(db: Db) {
+  // The hottest query, prepared once per connection: PostgreSQL parses and plans it only once.
+  const porId = db
+    .select(columnas)
+    .from(usuarios)
+    .where(eq(usuarios.id, sql.placeholder('id')))
+    .prepare('usuarios_obtener');
   return {
+    /**
+     * The exact count of a list at a bounded cost: a search counts its matches through the trigram
+     * index; otherwise the count is a sum over the counter rows kept by migration 0002's triggers.
+     */
     async contar(filtro: FiltroUsuarios): Promise<number> {
-      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(usuarios).where(where(filtro));
+      if (filtro.search?.split(/[\s,]+/).some(Boolean)) {
+        const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(usuarios).where(where(filtro));
+        return row?.n ?? 0;
+      }
+      const [row] = await db
+        .select({ n: sql`coalesce(sum(${conteoUsuarios.n}), 0)::bigint`.mapWith(Number) })
+        .from(conteoUsuarios)
+        .where(
+          and(
+            filtro.activo !== undefined ? eq(conteoUsuarios.activo, filtro.activo) : undefined,
+            filtro.tipo_usuario ? eq(conteoUsuarios.tipo_usuario, filtro.tipo_usuario) : undefined,
+          ),
+        );
       return row?.n ?? 0;
     },
 
@@ -68,7 +90,7 @@ export function repositorioUsuarios(db: Db) {
     },
 
     async obtener(id: number) {
-      const [row] = await db.select(columnas).from(usuarios).where(eq(usuarios.id, id));
+      const [row] = await porId.execute({ id });
       return row;
     },
 

@@ -1,0 +1,2 @@
+SELECT count(*) FROM usuarios_usuario WHERE lower(nombre || ' ' || apellido || ' ' || email) LIKE '%luis%' AND lower(nombre || ' ' || apellido || ' ' || email) LIKE '%ortega%';
+SELECT id, email, nombre, apellido, nombre || ' ' || apellido, telefono, tipo_usuario, activo, fecha_creacion, fecha_actualizacion FROM usuarios_usuario WHERE lower(nombre || ' ' || apellido || ' ' || email) LIKE '%luis%' AND lower(nombre || ' ' || apellido || ' ' || email) LIKE '%ortega%' ORDER BY fecha_creacion DESC, id DESC LIMIT 10;

@@ -1,0 +1,61 @@
+// `npm run bench`: the full benchmark of issue 5. Every knob is an environment variable (or a
+// --flag=value of the same name in lower case, e.g. --duration=5):
+//   BENCH_USUARIOS (100000), BENCH_RESERVAS (1000000)  data set; seeded once, reused while it matches
+//   BENCH_SMALL_USUARIOS (1000), BENCH_SMALL_RESERVAS (10000)  the comparison data set (0: skip)
+//   BENCH_DURATION (10), BENCH_WARMUP (3), BENCH_LATENCY_DURATION (3)  seconds
+//   BENCH_CONNECTIONS (32), BENCH_POOL_MAX (8), BENCH_COLD_STARTS (3), BENCH_HALF_RATE (1)
+//   BENCH_ONLY (comma-separated scenario names), BENCH_PIN (1), BENCH_BUILD (1)
+//   BENCH_DATABASE (servicios_bench), BENCH_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres)
+//   BENCH_OUT (bench/results)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type BenchOptions, ROOT, runBench, toMarkdown } from './harness.ts';
+
+const flags = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .map((arg) => /^--([\w-]+)=(.*)$/.exec(arg))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [`BENCH_${m[1]!.replace(/-/g, '_').toUpperCase()}`, m[2]!]),
+);
+const setting = (name: string, fallback: string) => flags[name] ?? process.env[name] ?? fallback;
+const number = (name: string, fallback: number) => {
+  const value = Number(setting(name, String(fallback)));
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
+  return value;
+};
+
+const smallUsuarios = number('BENCH_SMALL_USUARIOS', 1000);
+const smallReservas = number('BENCH_SMALL_RESERVAS', 10_000);
+const outDir = path.resolve(ROOT, setting('BENCH_OUT', 'bench/results'));
+const options: BenchOptions = {
+  adminUrl: setting('BENCH_ADMIN_URL', 'postgres://postgres@127.0.0.1:5432/postgres'),
+  database: setting('BENCH_DATABASE', 'servicios_bench'),
+  usuarios: number('BENCH_USUARIOS', 100_000),
+  reservas: number('BENCH_RESERVAS', 1_000_000),
+  small: smallReservas > 0 ? { usuarios: smallUsuarios, reservas: smallReservas } : null,
+  duration: number('BENCH_DURATION', 10),
+  warmup: number('BENCH_WARMUP', 3),
+  latencyDuration: number('BENCH_LATENCY_DURATION', 3),
+  connections: number('BENCH_CONNECTIONS', 32),
+  poolMax: number('BENCH_POOL_MAX', 8),
+  coldStarts: number('BENCH_COLD_STARTS', 3),
+  halfRate: setting('BENCH_HALF_RATE', '1') !== '0',
+  pin: setting('BENCH_PIN', '1') !== '0',
+  build: setting('BENCH_BUILD', '1') !== '0',
+  only: setting('BENCH_ONLY', '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+  workDir: path.join(ROOT, 'bench', '.work'),
+  log: (message) => process.stderr.write(`[bench] ${message}\n`),
+};
+
+const result = await runBench(options);
+const markdown = toMarkdown(result);
+mkdirSync(outDir, { recursive: true });
+const stem = `${result.startedAt.slice(0, 16).replace(/:/g, '')}-${result.commit}`;
+writeFileSync(path.join(outDir, `${stem}.json`), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(path.join(outDir, `${stem}.md`), markdown);
+writeFileSync(path.join(outDir, 'latest.md'), markdown);
+process.stdout.write(`${markdown}\nwritten: ${path.relative(ROOT, path.join(outDir, stem))}.{md,json}\n`);
