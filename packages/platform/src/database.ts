@@ -135,7 +135,9 @@ export function databaseError(
   return undefined;
 }
 
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P0|57014)/;
+// Connection failures (08), rejected credentials (28: e.g. a rotated secret not yet picked up), missing
+// database (3D000), exhausted resources (53), shutdown (57P0x) and statement timeouts (57014).
+const UNAVAILABLE_SQLSTATE = /^(08|28|3D000|53|57P0|57014)/;
 const UNAVAILABLE_NETWORK = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

@@ -32,6 +32,11 @@ export const notFound = () => new HttpError(404, DETAIL.notFound);
 /** Seconds a client should wait before retrying a 503. */
 export const RETRY_AFTER_SECONDS = '5';
 
+/** Drizzle's query errors end their message with `params: ...`, the values sent with the query. */
+function withoutQueryParameters(text: string): string {
+  return text.replace(/\nparams: [\s\S]*?(?=\n\s+at |$)/, '\nparams: [redacted]');
+}
+
 /** The one error mapper of both services: every failure leaves as a DRF-shaped answer. */
 export function registerErrorHandling(app: FastifyInstance, options: { debug: boolean }): void {
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: DETAIL.notFound }));
@@ -60,8 +65,16 @@ export function registerErrorHandling(app: FastifyInstance, options: { debug: bo
       return reply.code(status).send({ detail: error.message });
     }
 
-    // `stack_trace` lets Cloud Error Reporting group the failure; logs are not client-visible.
-    request.log.error({ err: error, stack_trace: error.stack }, 'unhandled error');
+    // `stack_trace` lets Cloud Error Reporting group the failure. Query parameters are left out:
+    // they are users' data (e-mails, names), which has no place in logs.
+    const stack = withoutQueryParameters(error.stack ?? '');
+    request.log.error(
+      {
+        err: { type: error.name, code: error.code, message: withoutQueryParameters(error.message), stack },
+        stack_trace: stack,
+      },
+      'unhandled error',
+    );
     const body: Record<string, unknown> = { detail: DETAIL.internal };
     if (options.debug) Object.assign(body, { error: error.message, stack: error.stack });
     return reply.code(500).send(body);

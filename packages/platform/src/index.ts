@@ -18,6 +18,7 @@ export { runServer } from './server.js';
 export { type BuildOptions, createServiceApp, type ServiceDefinition } from './service.js';
 export {
   body,
+  bodyErrors,
   type FieldErrors,
   fields,
   idParams,

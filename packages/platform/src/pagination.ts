@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { DETAIL, HttpError } from './errors.js';
+import { publicOrigin } from './hosts.js';
 import type { JsonSchema } from './validation.js';
 
 export const DEFAULT_PAGE_SIZE = 10;
@@ -33,7 +34,7 @@ function single(raw: unknown): string | undefined {
 export function readPageRequest(query: Record<string, unknown>): PageRequest {
   const rawSize = single(query.page_size);
   const size =
-    rawSize && /^\d{1,9}$/.test(rawSize) && Number(rawSize) > 0
+    rawSize && /^\d+$/.test(rawSize) && Number(rawSize) > 0
       ? Math.min(Number(rawSize), MAX_PAGE_SIZE)
       : DEFAULT_PAGE_SIZE;
   const rawPage = single(query.page);
@@ -76,7 +77,8 @@ export async function paginate<T>(
 
 /** Absolute URL of the same request on another page, as seen by the client (behind Cloud Run's proxy too). */
 function pageLink(request: FastifyRequest, page: number): string {
-  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  // Concatenated, not resolved: a path such as //other.host/ must not replace the host.
+  const url = new URL(`${publicOrigin(request)}${request.url}`);
   if (page === 1) url.searchParams.delete('page');
   else url.searchParams.set('page', String(page));
   return url.toString();

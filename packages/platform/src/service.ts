@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type HTTPMethods, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type HTTPMethods, LogController } from 'fastify';
 import secureJson from 'secure-json-parse';
 import type { Config } from './config.js';
 import { type Database, type Db, type Migrations, openDatabase } from './database.js';
@@ -54,6 +54,14 @@ export async function createServiceApp(
     // Answered below in DRF's shape instead of Fastify's.
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
+    // Paths the router cannot even read (bad percent-encoding, a 100+ character id) name nothing: 404.
+    frameworkErrors: (error, _request, anyReply) => {
+      const reply = anyReply as FastifyReply;
+      if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        return reply.code(404).send({ detail: DETAIL.notFound });
+      }
+      return reply.code(400).send({ detail: error.message });
+    },
   });
 
   app.setValidatorCompiler(validatorCompiler);
@@ -87,23 +95,29 @@ export async function createServiceApp(
 
   registerHealth(app, database.ping);
   await app.register(async (scope) => service.routes(scope, { db: database.db, config }));
-  registerMethodNotAllowed(app, methodsByUrl);
+  registerMethodNotAllowed(app, methodsByUrl, service.title);
   return app;
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function registerJsonParser(app: FastifyInstance): void {
   // Only JSON is accepted: without this Fastify would also parse text/plain, which must be a 415.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, raw, done) => {
+    let text: string;
+    try {
+      // JSON is UTF-8: invalid bytes are refused, not replaced by U+FFFD and stored.
+      text = utf8.decode(raw as Buffer);
+    } catch {
+      return done(new HttpError(400, DETAIL.malformedJson('el cuerpo no es UTF-8 válido')), undefined);
+    }
     // An empty body is an empty form (DRF): required fields are then reported by name.
     if (text === '') return done(null, null);
     try {
       // `__proto__`/`constructor` keys are dropped, not refused: to a client they are unknown
       // fields, which the contract ignores (as DRF); dropping them still prevents pollution.
-      done(
-        null,
-        secureJson.parse(text as string, undefined, { protoAction: 'remove', constructorAction: 'remove' }),
-      );
+      done(null, secureJson.parse(text, undefined, { protoAction: 'remove', constructorAction: 'remove' }));
     } catch (err) {
       done(new HttpError(400, DETAIL.malformedJson((err as Error).message)), undefined);
     }
@@ -134,7 +148,13 @@ function registerDrain(app: FastifyInstance): void {
 }
 
 /** A known path with another method is a 405 with `Allow`, as DRF; Fastify alone would say 404. */
-function registerMethodNotAllowed(app: FastifyInstance, methodsByUrl: Map<string, Set<string>>): void {
+const JSON_ONLY = ['application/json'];
+
+function registerMethodNotAllowed(
+  app: FastifyInstance,
+  methodsByUrl: Map<string, Set<string>>,
+  title: string,
+): void {
   for (const [url, present] of methodsByUrl) {
     const allow = [...present, 'OPTIONS'].join(', ');
     const missing = METHODS.filter((method) => !present.has(method));
@@ -145,7 +165,9 @@ function registerMethodNotAllowed(app: FastifyInstance, methodsByUrl: Map<string
       schema: { hide: true },
       handler: async (request, reply) => {
         reply.header('Allow', allow);
-        if (request.method === 'OPTIONS') return reply.code(204).send();
+        // DRF answers OPTIONS with the view's metadata.
+        if (request.method === 'OPTIONS')
+          return reply.code(200).send({ name: title, renders: JSON_ONLY, parses: JSON_ONLY });
         return reply.code(405).send({ detail: DETAIL.methodNotAllowed(request.method) });
       },
     });

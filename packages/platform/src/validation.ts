@@ -1,3 +1,6 @@
+import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
+
 /**
  * Input validation with DRF's semantics and messages. Ajv cannot trim before it counts, tell
  * `"5"` (accepted, as DRF) from `true` (refused) without coercing both, nor speak DRF's Spanish, so
@@ -44,6 +47,8 @@ export const MESSAGES = {
   notObject: (type: string) => `Datos inválidos. Se esperaba un diccionario pero se obtuvo ${type}.`,
 };
 
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = (error: string): Parsed<never> => ({ ok: false, error });
 
@@ -75,6 +80,8 @@ function string(options: StringOptions): Field<string> {
       if (typeof input !== 'string') return fail(MESSAGES.string);
       // PostgreSQL text cannot hold U+0000 (the insert would be a 500); Django refuses it too.
       if (input.includes('\u0000')) return fail(MESSAGES.nullCharacter);
+      // A lone UTF-16 surrogate (JSON allows "\ud800") is no character: PostgreSQL would store U+FFFD.
+      if (LONE_SURROGATE.test(input)) return fail(MESSAGES.string);
       const value = input.trim();
       if (value === '') return required ? fail(MESSAGES.blank) : ok('');
       // Characters, not UTF-16 units nor bytes: "🙂" is one.
@@ -86,9 +93,20 @@ function string(options: StringOptions): Field<string> {
   };
 }
 
-// Django's EmailValidator, ASCII part: a dot-atom local part and a domain of valid labels.
-const EMAIL_USER = /^[-!#$%&'*+/=?^_`{}|~0-9a-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*$/i;
+// Django's EmailValidator: a dot-atom or quoted local part (printable ASCII only); a domain of valid labels (IDN through
+// punycode), `localhost`, or an IP literal such as [127.0.0.1].
+const EMAIL_USER =
+  /^([-!#$%&'*+/=?^_`{}|~0-9a-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*|"([!#-[\]-~]|\\[ -~])*")$/i;
 const EMAIL_DOMAIN = /^((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+)(?:[a-z0-9-]{2,63}(?<!-))$/i;
+const EMAIL_LITERAL = /^\[([a-f0-9:.]+)\]$/i;
+
+function emailDomainValid(domain: string): boolean {
+  if (domain === 'localhost' || EMAIL_DOMAIN.test(domain)) return true;
+  const literal = EMAIL_LITERAL.exec(domain);
+  if (literal) return isIP(literal[1] ?? '') !== 0;
+  const ascii = domainToASCII(domain);
+  return ascii !== '' && ascii !== domain && EMAIL_DOMAIN.test(ascii);
+}
 
 function email(options: { max: number }): Field<string> {
   const base = string({ max: options.max });
@@ -100,7 +118,7 @@ function email(options: { max: number }): Field<string> {
       if (!parsed.ok) return parsed;
       const value = parsed.value.toLowerCase();
       const at = value.lastIndexOf('@');
-      if (at < 1 || !EMAIL_USER.test(value.slice(0, at)) || !EMAIL_DOMAIN.test(value.slice(at + 1))) {
+      if (at < 1 || !EMAIL_USER.test(value.slice(0, at)) || !emailDomainValid(value.slice(at + 1))) {
         return fail(MESSAGES.email);
       }
       return ok(value);
@@ -114,7 +132,7 @@ function integer(options: { min: number; max: number; description?: string }): F
     schema: {
       anyOf: [
         { type: 'integer', minimum: options.min, maximum: options.max },
-        { type: 'string', pattern: '^\\s*-?\\d+\\s*$' },
+        { type: 'string', pattern: '^\\s*-?\\d+(\\.0*)?\\s*$' },
       ],
       ...(options.description ? { description: options.description } : {}),
     },
@@ -122,7 +140,8 @@ function integer(options: { min: number; max: number; description?: string }): F
       if (input === null) return fail(MESSAGES.null);
       let value: number;
       if (typeof input === 'number') value = input;
-      else if (typeof input === 'string' && /^\s*-?\d{1,16}\s*$/.test(input)) value = Number(input);
+      // DRF strips a zero fraction: "5.0" is 5, "5.5" is not an integer.
+      else if (typeof input === 'string' && /^\s*-?\d{1,16}(\.0*)?\s*$/.test(input)) value = Number(input);
       else return fail(MESSAGES.integer);
       if (!Number.isSafeInteger(value)) return fail(MESSAGES.integer);
       if (value < options.min) return fail(MESSAGES.min(options.min));
@@ -157,8 +176,10 @@ export function parseDateTime(input: string): Date | undefined {
   const [, y, mo, d, h, mi, s = '0', frac = '0', zone = 'Z'] = m;
   const parts = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
   const [year, month, day, hour, minute, second] = parts;
-  const utc = Date.UTC(year, month - 1, day, hour, minute, second, Number(frac.slice(0, 3).padEnd(3, '0')));
-  const check = new Date(utc);
+  // setUTCFullYear, unlike Date.UTC, takes years 0–99 literally.
+  const check = new Date(0);
+  check.setUTCFullYear(year, month - 1, day);
+  check.setUTCHours(hour, minute, second, Number(frac.slice(0, 3).padEnd(3, '0')));
   if (
     year < 1 ||
     check.getUTCFullYear() !== year ||
@@ -179,7 +200,10 @@ export function parseDateTime(input: string): Date | undefined {
     if (oh > 23 || om > 59) return undefined;
     offsetMinutes = sign * (oh * 60 + om);
   }
-  return new Date(utc - offsetMinutes * 60_000);
+  const instant = new Date(check.getTime() - offsetMinutes * 60_000);
+  // PostgreSQL (and Python's datetime) hold years 1 to 9999, also after the offset is applied.
+  const utcYear = instant.getUTCFullYear();
+  return utcYear >= 1 && utcYear <= 9999 ? instant : undefined;
 }
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -326,6 +350,18 @@ export function body<F extends Fields>(spec: F, mode: 'create' | 'replace' | 'pa
     }
     return Object.keys(errors).length ? { error: new ValidationError(errors) } : { value };
   });
+}
+
+/**
+ * The body's field errors on a route declared with `attachValidation` ({} when the body is valid),
+ * so the handler can look the row up first, as DRF does: a bad body for a missing id is a 404.
+ * Any other validation failure (a bad path id) is thrown as it is.
+ */
+export function bodyErrors(request: { validationError?: Error }): FieldErrors {
+  const error = request.validationError;
+  if (!error) return {};
+  if (error instanceof ValidationError) return { ...error.fields };
+  throw error;
 }
 
 /** A query string of optional filters; other parameters pass through untouched (e.g. `page`). */

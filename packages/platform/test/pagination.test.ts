@@ -11,7 +11,8 @@ describe('readPageRequest', () => {
     assert.deepEqual(readPageRequest({}), { page: 1, size: 10 });
     assert.deepEqual(readPageRequest({ page: '3', page_size: '25' }), { page: 3, size: 25 });
     assert.deepEqual(readPageRequest({ page_size: '101' }), { page: 1, size: 100 });
-    assert.deepEqual(readPageRequest({ page_size: '999999999999' }), { page: 1, size: 10 });
+    // Any larger value is clamped, however many digits (DRF's _positive_int with cutoff).
+    assert.deepEqual(readPageRequest({ page_size: '999999999999' }), { page: 1, size: 100 });
     for (const size of ['0', '-1', 'x', ''])
       assert.deepEqual(readPageRequest({ page_size: size }), { page: 1, size: 10 });
     assert.deepEqual(readPageRequest({ page: 'last' }), { page: 'last', size: 10 });

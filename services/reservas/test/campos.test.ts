@@ -169,3 +169,43 @@ describe('PUT and PATCH', () => {
     assert.equal((await ctx.api.patch('/api/reservas/999999/', { fecha_reserva: enDias(-1) })).status, 404);
   });
 });
+
+describe('found by review', () => {
+  test('a changed past date is reported together with the other invalid fields on update', async () => {
+    const reserva = await reservaEn(ctx.api, 'pendiente');
+    const res = await ctx.api.patch(`/api/reservas/${reserva.id}/`, {
+      fecha_reserva: enDias(-3),
+      numero_personas: 99,
+    });
+    assert.equal(res.status, 400);
+    assert.deepEqual(Object.keys(res.body).sort(), ['fecha_reserva', 'numero_personas']);
+  });
+
+  test('an invalid body on a missing reservation is 404', async () => {
+    assert.equal((await ctx.api.put('/api/reservas/999999/', {})).status, 404);
+    assert.equal((await ctx.api.patch('/api/reservas/999999/', { numero_personas: 0 })).status, 404);
+  });
+
+  test('dates that an offset pushes past year 9999 are a 400, in bodies and filters', async () => {
+    const late = '9999-12-31T23:59:59.999999999-14:00';
+    const created = await ctx.api.post('/api/reservas/', nuevaReserva({ fecha_reserva: late }));
+    assert.equal(created.status, 400);
+    assert.deepEqual(Object.keys(created.body), ['fecha_reserva']);
+    for (const filter of ['fecha_desde', 'fecha_hasta']) {
+      const res = await ctx.api.get(`/api/reservas/?${filter}=${encodeURIComponent(late)}`);
+      assert.equal(res.status, 400, filter);
+      assert.deepEqual(Object.keys(res.body), [filter]);
+    }
+  });
+
+  test('years 1 to 99 are years, not 1900s: accepted as filter bounds', async () => {
+    const res = await ctx.api.get('/api/reservas/?fecha_desde=0050-01-01T00:00:00Z&page_size=1');
+    assert.equal(res.status, 200);
+  });
+
+  test('"5.0" is 5, as DRF', async () => {
+    const res = await ctx.api.post('/api/reservas/', nuevaReserva({ numero_personas: '5.0' }));
+    assert.equal(res.status, 201);
+    assert.equal(res.body.numero_personas, 5);
+  });
+});

@@ -1,5 +1,6 @@
 import {
   body,
+  bodyErrors,
   type Db,
   fields,
   HttpError,
@@ -8,6 +9,7 @@ import {
   pageParameters,
   pageSchema,
   paginate,
+  parseDateTime,
   query,
   readPageRequest,
   record,
@@ -119,18 +121,30 @@ export async function rutasReservas(app: FastifyInstance, { db }: { db: Db }): P
         body: body(escritura(false), mode),
         response: { 200: reserva, 400: problem, 404: problem, 409: problem },
       },
+      attachValidation: true,
       handler: async (request) => {
+        const errores = bodyErrors(request);
         const { id } = request.params as { id: number };
-        const cambios = { ...(request.body as Partial<Escritura>) };
-        // The date must be in the future only when it changes: resending a stored past date is fine.
-        if (cambios.fecha_reserva && cambios.fecha_reserva.getTime() <= Date.now()) {
+        // A body that failed validation is still raw: its date is read here to be judged with the rest.
+        const enviada = (request.body as { fecha_reserva?: unknown } | null)?.fecha_reserva;
+        const fecha =
+          enviada instanceof Date
+            ? enviada
+            : typeof enviada === 'string'
+              ? parseDateTime(enviada)
+              : undefined;
+        const pasada = fecha !== undefined && fecha.getTime() <= Date.now();
+        // As DRF, the row is looked up before the body is judged (a bad body for a missing id is a
+        // 404), and a date in the past is an error only if it changes the stored one.
+        if (pasada || Object.keys(errores).length) {
           const actual = await repo.obtener(id);
           if (!actual) throw notFound();
-          if (actual.fecha_reserva.getTime() !== cambios.fecha_reserva.getTime()) {
-            throw new ValidationError({ fecha_reserva: [FECHA_PASADA] });
-          }
-          delete cambios.fecha_reserva;
+          if (pasada && actual.fecha_reserva.getTime() !== fecha.getTime())
+            errores.fecha_reserva ??= [FECHA_PASADA];
         }
+        if (Object.keys(errores).length) throw new ValidationError(errores);
+        const cambios = { ...(request.body as Partial<Escritura>) };
+        if (pasada) delete cambios.fecha_reserva;
         return (await repo.actualizarSiEditable(id, cambios)) ?? rechazo(id, 'modificar');
       },
     });

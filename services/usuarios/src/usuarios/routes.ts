@@ -1,5 +1,6 @@
 import {
   body,
+  bodyErrors,
   type Db,
   fields,
   idParams,
@@ -11,6 +12,7 @@ import {
   readPageRequest,
   record,
   schemas,
+  ValidationError,
   type Values,
 } from '@servicios/platform';
 import type { FastifyInstance } from 'fastify';
@@ -122,8 +124,14 @@ export async function rutasUsuarios(app: FastifyInstance, { db }: { db: Db }): P
         body: body(escritura, mode),
         response: { 200: usuario, 400: problem, 404: problem },
       },
+      attachValidation: true,
       handler: async (request) => {
+        const errores = bodyErrors(request);
         const { id } = request.params as { id: number };
+        if (Object.keys(errores).length) {
+          await existente(id);
+          throw new ValidationError(errores);
+        }
         return (await repo.actualizar(id, request.body as Partial<Escritura>)) ?? Promise.reject(notFound());
       },
     });
