@@ -1,12 +1,8 @@
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import type { DatabaseConfig } from './config.js';
 
@@ -42,6 +38,14 @@ export async function openDatabase(
 ): Promise<Database> {
   if (config.kind === 'pglite') {
     // The extensions the services' migrations create; Cloud SQL ships them too.
+    // Loaded only here: a service on PostgreSQL (production) never pays PGlite's memory or start-up.
+    const [{ PGlite }, { pg_trgm }, { drizzle: drizzlePglite }, { migrate: migratePglite }] =
+      await Promise.all([
+        import('@electric-sql/pglite'),
+        import('@electric-sql/pglite/contrib/pg_trgm'),
+        import('drizzle-orm/pglite'),
+        import('drizzle-orm/pglite/migrator'),
+      ]);
     await mkdir(config.dataDir, { recursive: true });
     const client = new PGlite(config.dataDir, { extensions: { pg_trgm } });
     await client.waitReady;
