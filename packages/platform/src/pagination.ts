@@ -45,14 +45,15 @@ export function readPageRequest(query: Record<string, unknown>): PageRequest {
 }
 
 /**
- * One page: the count and the rows are two queries whatever the table or page size. They run
- * together; `rows` must not depend on the count (it does only for `page=last`).
+ * The page that `?page=` and `?page_size=` ask for: the count and the rows are two queries whatever
+ * the table or page size. They run together; `rows` must not depend on the count (it does only for
+ * `page=last`).
  */
 export async function paginate<T>(
   request: FastifyRequest,
-  pageRequest: PageRequest,
   load: { count: () => Promise<number>; rows: (limit: number, offset: number) => Promise<T[]> },
 ): Promise<PageResult<T>> {
+  const pageRequest = readPageRequest(request.query as Record<string, unknown>);
   const { size } = pageRequest;
   let count: number;
   let rows: T[];

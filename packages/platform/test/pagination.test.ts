@@ -45,7 +45,7 @@ describe('paginate', () => {
     app.get('/items/', async (request) => {
       const query = request.query as Record<string, string>;
       const rows = query.empty ? [] : ROWS;
-      return paginate(request, readPageRequest(query), {
+      return paginate(request, {
         count: async () => {
           queries++;
           return rows.length;

@@ -11,7 +11,6 @@ import {
   paginate,
   parseDateTime,
   query,
-  readPageRequest,
   record,
   schemas,
   ValidationError,
@@ -80,7 +79,7 @@ export async function rutasReservas(app: FastifyInstance, { db }: { db: Db }): P
     },
     async (request) => {
       const filtro = request.query as FiltroReservas;
-      return paginate(request, readPageRequest(request.query as Record<string, unknown>), {
+      return paginate(request, {
         count: () => repo.contar(filtro),
         rows: (limit, offset) => repo.listar(filtro, limit, offset),
       });

@@ -9,7 +9,6 @@ import {
   pageSchema,
   paginate,
   query,
-  readPageRequest,
   record,
   schemas,
   ValidationError,
@@ -76,8 +75,7 @@ export async function rutasUsuarios(app: FastifyInstance, { db }: { db: Db }): P
     },
     async (request) => {
       const filtro = request.query as FiltroUsuarios;
-      const page = readPageRequest(request.query as Record<string, unknown>);
-      return paginate(request, page, {
+      return paginate(request, {
         count: () => repo.contar(filtro),
         rows: (limit, offset) => repo.listar(filtro, limit, offset),
       });
