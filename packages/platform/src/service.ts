@@ -48,7 +48,8 @@ export async function createServiceApp(
     childLoggerFactory: (logger, bindings, opts, raw) =>
       logger.child({ ...bindings, ...traceFields(raw.headers, config.gcpProject) }, opts),
     logController: new LogController({ disableRequestLogging: true }),
-    // Cloud Run terminates TLS: the scheme and host the client used arrive in X-Forwarded-*.
+    // Behind Cloud Run's front end the client's address arrives in X-Forwarded-For (request.ip in
+    // logs). Links use hosts.ts's publicOrigin, which validates X-Forwarded-Host/-Proto itself.
     trustProxy: true,
     bodyLimit: config.bodyLimitBytes,
     // Answered below in DRF's shape instead of Fastify's.
