@@ -103,6 +103,8 @@ export interface BenchOptions {
   connections: number;
   /** DATABASE_POOL_MAX given to the services (benchmark-specific, not a default). */
   poolMax: number;
+  /** NODE_OPTIONS for the services (V8 heap flags); unset: the service's Dockerfile's, if any. */
+  nodeOptions?: string;
   coldStarts: number;
   /** Also run each scenario at half its peak rate to read p99 there. */
   halfRate: boolean;
@@ -151,6 +153,8 @@ export interface BenchResult {
   versions: { node: string; postgres: string; autocannon: string };
   options: Omit<BenchOptions, 'log' | 'adminUrl'>;
   data: { seededNow: boolean; seedSeconds?: number; usuarios: number; reservas: number };
+  /** NODE_OPTIONS each service ran with. */
+  nodeOptions: Record<ServiceName, string>;
   coldStartMs: Record<ServiceName, number[]>;
   peakRssMb: Record<ServiceName, number>;
   scenarios: ScenarioResult[];
@@ -315,6 +319,13 @@ interface Running {
   stop(): Promise<void>;
 }
 
+/** The service's NODE_OPTIONS: the bench's own, or else those its image sets (`ENV NODE_OPTIONS=…`). */
+function nodeOptions(service: ServiceName, options: Pick<BenchOptions, 'nodeOptions'>): string {
+  if (options.nodeOptions !== undefined) return options.nodeOptions;
+  const dockerfile = readFileSync(path.join(ROOT, 'services', service, 'Dockerfile'), 'utf8');
+  return /^ENV\b.*\bNODE_OPTIONS=("[^"]*"|\S+)/m.exec(dockerfile)?.[1]?.replace(/^"|"$/g, '') ?? '';
+}
+
 let nextPort = 18_000 + Math.floor(Math.random() * 20_000);
 
 /** Starts `node services/<svc>/dist/server.js` as production does; resolves at its first 200 from /readyz. */
@@ -342,6 +353,7 @@ async function startService(
       DATABASE_URL: databaseUrlValue,
       DATABASE_POOL_MAX: String(options.poolMax),
       LOG_LEVEL: 'warn',
+      NODE_OPTIONS: nodeOptions(service, options),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -684,6 +696,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       usuarios: large.meta.usuarios,
       reservas: large.meta.reservas,
     },
+    nodeOptions: { usuarios: nodeOptions('usuarios', options), reservas: nodeOptions('reservas', options) },
     coldStartMs,
     peakRssMb: rss,
     scenarios,
@@ -699,8 +712,8 @@ async function postgresVersion(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ v: string }>('SHOW server_version');
-    return rows[0]?.v ?? 'unknown';
+    const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+    return rows[0]?.server_version ?? 'unknown';
   } finally {
     await client.end();
   }
@@ -767,7 +780,10 @@ export function toMarkdown(result: BenchResult): string {
   lines.push(
     `Data: ${result.data.usuarios.toLocaleString('en')} usuarios, ${result.data.reservas.toLocaleString('en')} reservas` +
       `${result.data.seededNow ? ` (seeded in ${result.data.seedSeconds} s)` : ' (reused)'}. ` +
-      `Runs: ${o.warmup} s warm-up + ${o.duration} s, ${o.connections} connections, DATABASE_POOL_MAX=${o.poolMax}.`,
+      `Runs: ${o.warmup} s warm-up + ${o.duration} s, ${o.connections} connections, DATABASE_POOL_MAX=${o.poolMax}, ` +
+      `NODE_OPTIONS ${Object.entries(result.nodeOptions)
+        .map(([svc, v]) => `${svc} \`${v || '(none)'}\``)
+        .join(', ')}.`,
   );
   lines.push('');
   lines.push('| scenario | req/s | p50 ms | p99 ms | errors | p99 ms at half rate | peak RSS MB |');

@@ -4,7 +4,6 @@
 // that the service and the database see a realistic spread instead of one cached row.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import autocannon from 'autocannon';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const data = config.data;
@@ -104,7 +103,9 @@ if (!make) {
   process.exit(2);
 }
 
-function run(options) {
+async function run(options) {
+  // Imported only here: the paced runs do without it, and a smoke run starts this process ~30 times.
+  const { default: autocannon } = await import('autocannon');
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -113,6 +114,8 @@ function run(options) {
         pipelining: 1,
         timeout: 10,
         requests: [{ setupRequest: (request) => ({ ...request, ...make() }) }],
+        // autocannon checks for the end of a run once per sample: sub-second runs need shorter samples.
+        sampleInt: Math.min(1000, options.duration * 1000),
         ...options,
       },
       (err, result) => (err ? reject(err) : resolve(result)),

@@ -4,6 +4,7 @@
 //   BENCH_SMALL_USUARIOS (1000), BENCH_SMALL_RESERVAS (10000)  the comparison data set (0: skip)
 //   BENCH_DURATION (10), BENCH_WARMUP (3), BENCH_LATENCY_DURATION (3)  seconds
 //   BENCH_CONNECTIONS (32), BENCH_POOL_MAX (8), BENCH_COLD_STARTS (3), BENCH_HALF_RATE (1)
+//   BENCH_NODE_OPTIONS (the NODE_OPTIONS of the service's Dockerfile)  V8 flags of the services
 //   BENCH_ONLY (comma-separated scenario names), BENCH_PIN (1), BENCH_BUILD (1)
 //   BENCH_DATABASE (servicios_bench), BENCH_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres)
 //   BENCH_OUT (bench/results)
@@ -39,6 +40,7 @@ const options: BenchOptions = {
   latencyDuration: number('BENCH_LATENCY_DURATION', 3),
   connections: number('BENCH_CONNECTIONS', 32),
   poolMax: number('BENCH_POOL_MAX', 8),
+  ...(setting('BENCH_NODE_OPTIONS', '') ? { nodeOptions: setting('BENCH_NODE_OPTIONS', '') } : {}),
   coldStarts: number('BENCH_COLD_STARTS', 3),
   halfRate: setting('BENCH_HALF_RATE', '1') !== '0',
   pin: setting('BENCH_PIN', '1') !== '0',

@@ -117,13 +117,28 @@ export function repositorioReservas(db: Db) {
     },
 
     listar(filtro: FiltroReservas, limit: number, offset: number) {
+      const orden = orderBy(filtro.ordering, reservas, RECIENTES, reservas.id);
+      if (offset === 0)
+        return db
+          .select(columnas)
+          .from(reservas)
+          .where(where(filtro))
+          .orderBy(...orden)
+          .limit(limit);
+      // A later page skips `offset` rows: skip them in an index alone (index-only scans on the
+      // default order, also by usuario_id), then read only the page's rows.
+      const pagina = db
+        .select({ id: reservas.id })
+        .from(reservas)
+        .where(where(filtro))
+        .orderBy(...orden)
+        .limit(limit)
+        .offset(offset);
       return db
         .select(columnas)
         .from(reservas)
-        .where(where(filtro))
-        .orderBy(...orderBy(filtro.ordering, reservas, RECIENTES, reservas.id))
-        .limit(limit)
-        .offset(offset);
+        .where(inArray(reservas.id, pagina))
+        .orderBy(...orden);
     },
 
     async obtener(id: number) {
