@@ -194,12 +194,13 @@ for (const service of services()) {
       const entry = runtimeStage.instructions.filter((i) => i.keyword === 'ENTRYPOINT').at(-1);
       const cmd = runtimeStage.instructions.filter((i) => i.keyword === 'CMD').at(-1);
       entrypoint = [...(execForm(entry) ?? []), ...(execForm(cmd) ?? [])];
-      // The image's ENV lines (NODE_ENV, PORT).
+      // The image's ENV lines (NODE_ENV, PORT, NODE_OPTIONS).
       const imageEnv: Record<string, string> = {};
       for (const line of runtimeStage.instructions.filter((i) => i.keyword === 'ENV')) {
         for (const pair of line.args.split(/\s+/)) {
-          const [k, v] = pair.split('=');
-          if (k && v !== undefined) imageEnv[k] = v;
+          // Split at the first '=' only: a value may hold '=' itself (NODE_OPTIONS=--flag=4).
+          const at = pair.indexOf('=');
+          if (at > 0) imageEnv[pair.slice(0, at)] = pair.slice(at + 1);
         }
       }
 
