@@ -13,7 +13,7 @@ export { HEALTH_PATHS } from './health.js';
 export { hostAllowed } from './hosts.js';
 export { traceFields } from './logging.js';
 export { type PageResult, pageParameters, pageSchema, paginate, readPageRequest } from './pagination.js';
-export { orderBy, record, schemas } from './resource.js';
+export { orderBy, pageWhere, record, schemas } from './resource.js';
 export { runServer } from './server.js';
 export { type BuildOptions, createServiceApp, type ServiceDefinition } from './service.js';
 export {

@@ -1,4 +1,4 @@
-import { type Db, type OrderTerm, orderBy } from '@servicios/platform';
+import { type Db, type OrderTerm, orderBy, pageWhere } from '@servicios/platform';
 import { and, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm';
 import { conteoPorDia, conteoTotal, type Estado, type NuevaReserva, reservas } from './schema.js';
 
@@ -117,28 +117,14 @@ export function repositorioReservas(db: Db) {
     },
 
     listar(filtro: FiltroReservas, limit: number, offset: number) {
-      const orden = orderBy(filtro.ordering, reservas, RECIENTES, reservas.id);
-      if (offset === 0)
-        return db
-          .select(columnas)
-          .from(reservas)
-          .where(where(filtro))
-          .orderBy(...orden)
-          .limit(limit);
-      // A later page skips `offset` rows: skip them in an index alone (index-only scans on the
-      // default order, also by usuario_id), then read only the page's rows.
-      const pagina = db
-        .select({ id: reservas.id })
-        .from(reservas)
-        .where(where(filtro))
-        .orderBy(...orden)
-        .limit(limit)
-        .offset(offset);
+      const order = orderBy(filtro.ordering, reservas, RECIENTES, reservas.id);
+      const page = { table: reservas, id: reservas.id, where: where(filtro), order };
       return db
         .select(columnas)
         .from(reservas)
-        .where(inArray(reservas.id, pagina))
-        .orderBy(...orden);
+        .where(pageWhere(db, page, limit, offset))
+        .orderBy(...order)
+        .limit(limit);
     },
 
     async obtener(id: number) {

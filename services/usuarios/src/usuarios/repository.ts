@@ -1,5 +1,5 @@
-import { type Db, databaseError, orderBy, ValidationError } from '@servicios/platform';
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { type Db, databaseError, orderBy, pageWhere, ValidationError } from '@servicios/platform';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { busqueda, conteoUsuarios, type NuevoUsuario, type TipoUsuario, usuarios } from './schema.js';
 
 export type OrdenUsuario = 'email' | 'nombre' | 'apellido' | 'fecha_creacion';
@@ -80,28 +80,14 @@ export function repositorioUsuarios(db: Db) {
     },
 
     listar(filtro: FiltroUsuarios, limit: number, offset: number) {
-      const orden = orderBy(filtro.ordering, usuarios, RECIENTES, usuarios.id);
-      if (offset === 0)
-        return db
-          .select(columnas)
-          .from(usuarios)
-          .where(where(filtro))
-          .orderBy(...orden)
-          .limit(limit);
-      // A later page skips `offset` rows: skip them in the index alone (an index-only scan on the
-      // default order), then read only the page's rows. OFFSET 49,990 costs ~7 ms instead of ~17 ms.
-      const pagina = db
-        .select({ id: usuarios.id })
-        .from(usuarios)
-        .where(where(filtro))
-        .orderBy(...orden)
-        .limit(limit)
-        .offset(offset);
+      const order = orderBy(filtro.ordering, usuarios, RECIENTES, usuarios.id);
+      const page = { table: usuarios, id: usuarios.id, where: where(filtro), order };
       return db
         .select(columnas)
         .from(usuarios)
-        .where(inArray(usuarios.id, pagina))
-        .orderBy(...orden);
+        .where(pageWhere(db, page, limit, offset))
+        .orderBy(...order)
+        .limit(limit);
     },
 
     async obtener(id: number) {
