@@ -102,10 +102,14 @@ export async function createServiceApp(
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Methods whose body the API reads; DRF never looks at the body of a DELETE (or OPTIONS). */
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
 function registerJsonParser(app: FastifyInstance): void {
   // Only JSON is accepted: without this Fastify would also parse text/plain, which must be a 415.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, raw, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    if (!WITH_BODY.has(request.method)) return done(null, undefined);
     let text: string;
     try {
       // JSON is UTF-8: invalid bytes are refused, not replaced by U+FFFD and stored.
@@ -122,6 +126,11 @@ function registerJsonParser(app: FastifyInstance): void {
     } catch (err) {
       done(new HttpError(400, DETAIL.malformedJson((err as Error).message)), undefined);
     }
+  });
+  // Any other media type (or none) with a body: a 415 where the body matters, ignored elsewhere.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, _raw, done) => {
+    if (!WITH_BODY.has(request.method)) return done(null, undefined);
+    done(new HttpError(415, DETAIL.mediaType(request.headers['content-type'] ?? '')), undefined);
   });
 }
 

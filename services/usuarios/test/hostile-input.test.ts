@@ -153,6 +153,28 @@ describe('bodies', () => {
     }
   });
 
+  test('a DELETE body is ignored, as DRF never reads it; POST with a body of no media type is 415', async () => {
+    for (const [type, body] of [
+      ['text/plain', 'x'],
+      ['application/json', '{bad'],
+    ] as const) {
+      const victim = (await s.api.post('/api/usuarios/', nuevoUsuario())).body.id;
+      const res = await s.api.request('DELETE', `/api/usuarios/${victim}/`, {
+        body,
+        headers: { 'content-type': type },
+      });
+      assert.equal(res.status, 204, type);
+    }
+    const url = new URL(s.url);
+    const untyped = await raw(
+      s.url,
+      '/api/usuarios/',
+      { host: url.host, 'content-length': '2' },
+      { method: 'POST', body: Buffer.from('{}') },
+    );
+    assert.equal(untyped.status, 415);
+  });
+
   test('PUT or PATCH with an invalid body on a missing id is 404, as DRF looks the row up first', async () => {
     assert.equal((await s.api.put('/api/usuarios/999999/', {})).status, 404);
     assert.equal((await s.api.patch('/api/usuarios/999999/', { email: 'no' })).status, 404);
