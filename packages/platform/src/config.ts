@@ -23,7 +23,8 @@ export type DatabaseConfig =
 
 export interface Config {
   port: number;
-  host: string;
+  /** Listening address; by default every interface, IPv6 and IPv4 (see server.ts). */
+  host?: string;
   debug: boolean;
   /** Django's ALLOWED_HOSTS entries, lower-cased. */
   allowedHosts: readonly string[];
@@ -79,7 +80,7 @@ export function loadConfig(env: Env, options: { service: string; cwd?: string })
   const connectionName = value(env, 'CLOUD_SQL_CONNECTION_NAME');
   const config: Config = {
     port: integer(env, 'PORT', 8080, 1, 65535),
-    host: value(env, 'HOST') ?? '0.0.0.0',
+    host: value(env, 'HOST'),
     debug: boolean(env, 'DEBUG', false),
     allowedHosts: parseAllowedHosts(env.ALLOWED_HOSTS),
     logLevel,

@@ -140,8 +140,9 @@ export function databaseError(
 }
 
 // Connection failures (08), rejected credentials (28: e.g. a rotated secret not yet picked up), missing
-// database (3D000), exhausted resources (53), shutdown (57P0x) and statement timeouts (57014).
-const UNAVAILABLE_SQLSTATE = /^(08|28|3D000|53|57P0|57014)/;
+// database (3D000), serialization failures and deadlocks (40001, 40P01: worth a retry), exhausted
+// resources (53), shutdown (57P0x) and statement timeouts (57014).
+const UNAVAILABLE_SQLSTATE = /^(08|28|3D000|40001|40P01|53|57P0|57014)/;
 const UNAVAILABLE_NETWORK = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorSummary, isDatabaseUnavailable } from './database.js';
+import { databaseError, errorSummary, isDatabaseUnavailable } from './database.js';
 import { ValidationError } from './validation.js';
 
 /** An answer `{"detail": "..."}` with a status, as DRF's APIException. */
@@ -68,9 +68,20 @@ export function registerErrorHandling(app: FastifyInstance, options: { debug: bo
     // `stack_trace` lets Cloud Error Reporting group the failure. Query parameters are left out:
     // they are users' data (e-mails, names), which has no place in logs.
     const stack = withoutQueryParameters(error.stack ?? '');
+    // The database's own SQLSTATE and message sit under Drizzle's wrapper: they tell a deadlock
+    // from a constraint from a bug.
+    const cause = databaseError(error);
     request.log.error(
       {
-        err: { type: error.name, code: error.code, message: withoutQueryParameters(error.message), stack },
+        err: {
+          type: error.name,
+          code: cause?.code ?? error.code,
+          message: withoutQueryParameters(error.message),
+          stack,
+        },
+        ...(cause
+          ? { database: { code: cause.code, constraint: cause.constraint, message: cause.message } }
+          : {}),
         stack_trace: stack,
       },
       'unhandled error',

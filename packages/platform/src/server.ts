@@ -1,6 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from './config.js';
 
+/**
+ * All interfaces: '::' takes IPv6 and IPv4 alike; where the kernel has no IPv6 (some containers),
+ * fall back to every IPv4 interface.
+ */
+async function listen(app: FastifyInstance, config: Readonly<Config>): Promise<void> {
+  if (config.host) {
+    await app.listen({ port: config.port, host: config.host });
+    return;
+  }
+  try {
+    await app.listen({ port: config.port, host: '::' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT') throw err;
+    await app.listen({ port: config.port, host: '0.0.0.0' });
+  }
+}
+
 /** Cloud Run sends SIGKILL 10 s after SIGTERM; give up a little before that, loudly. */
 const SHUTDOWN_DEADLINE_MS = 8000;
 
@@ -21,7 +38,7 @@ export async function runServer(
   }
 
   const app = await build(config);
-  await app.listen({ port: config.port, host: config.host });
+  await listen(app, config);
   app.log.info({ database: config.database.description }, `${service} listening on port ${config.port}`);
 
   let stopping = false;

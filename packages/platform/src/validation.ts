@@ -207,6 +207,8 @@ export function parseDateTime(input: string): Date | undefined {
 }
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** A seconds fraction with a non-zero digit past the third (microseconds, nanoseconds). */
+const SUB_MILLISECOND = /:\d{2}[.,]\d{3}\d*[1-9]/;
 
 interface DateTimeOptions {
   description?: string;
@@ -236,6 +238,8 @@ function dateTime(options: DateTimeOptions = {}): Field<Date> {
         value = start && options.bound === 'end' ? new Date(start.getTime() + 86_400_000 - 1) : start;
       }
       if (!value) return fail(MESSAGES.dateTime);
+      // Dates hold milliseconds: a lower bound of 10:00:00.000001 must not include 10:00:00.000.
+      if (options.bound === 'start' && SUB_MILLISECOND.test(input)) value = new Date(value.getTime() + 1);
       if (options.future && value.getTime() <= Date.now()) return fail(options.future);
       return ok(value);
     },

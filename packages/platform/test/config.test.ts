@@ -25,7 +25,7 @@ describe('defaults', () => {
   test('no variables: port 8080 on all interfaces, DEBUG false, any host, embedded database', () => {
     const config = load({});
     assert.equal(config.port, 8080);
-    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.host, undefined); // every interface, IPv6 and IPv4 (server.ts)
     assert.equal(config.debug, false);
     assert.deepEqual(config.allowedHosts, ['*']);
     assert.equal(config.logLevel, 'info');

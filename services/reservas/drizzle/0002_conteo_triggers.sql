@@ -1,8 +1,11 @@
 -- Exact counts for the lists (see reservas_conteo_dia / reservas_conteo_total in schema.ts), kept by
 -- statement-level triggers in the writing transaction: a bulk load updates each counter row once,
 -- an UPDATE that changes neither estado nor the day of fecha_reserva writes nothing, and the counter
--- rows are locked in one global order (day table by key, then total table by key), so writers
--- cannot deadlock on them. Runs on PostgreSQL ≥ 10, Cloud SQL and PGlite.
+-- rows are locked in one global order (day table by key, then total table by key), so single-
+-- statement writers (every write the API makes) cannot deadlock on them. A transaction that writes
+-- in several statements can (40P01), and at REPEATABLE READ concurrent writers of one counter row
+-- fail with 40001: the API answers both with 503 + Retry-After. Runs on PostgreSQL ≥ 10, Cloud SQL
+-- and PGlite.
 --
 -- The existing rows are counted under a lock that blocks writers (readers go on) for the length of
 -- this migration's transaction, so no write slips between the backfill and the triggers.

@@ -198,6 +198,29 @@ describe('found by review', () => {
     }
   });
 
+  test('a partial last day of year 9999 as fecha_desde is counted, not a 500', async () => {
+    for (const query of [
+      'fecha_desde=9999-12-31T12:00:00Z',
+      'fecha_desde=9999-12-31T00:00:00.001Z&estado=pendiente',
+    ]) {
+      const res = await ctx.api.get(`/api/reservas/?${query}`);
+      assert.equal(res.status, 200, query);
+      assert.equal(res.body.count, 0, query);
+    }
+  });
+
+  test('a lower bound with microseconds does not include the millisecond before it', async () => {
+    await ctx.api.post(
+      '/api/reservas/',
+      nuevaReserva({ usuario_id: 95, fecha_reserva: '2035-05-05T10:00:00Z' }),
+    );
+    const after = await ctx.api.get('/api/reservas/?usuario_id=95&fecha_desde=2035-05-05T10:00:00.000001Z');
+    assert.equal(after.body.count, 0);
+    assert.equal(after.body.results.length, 0);
+    const at = await ctx.api.get('/api/reservas/?usuario_id=95&fecha_desde=2035-05-05T10:00:00.000000Z');
+    assert.equal(at.body.count, 1);
+  });
+
   test('years 1 to 99 are years, not 1900s: accepted as filter bounds', async () => {
     const res = await ctx.api.get('/api/reservas/?fecha_desde=0050-01-01T00:00:00Z&page_size=1');
     assert.equal(res.status, 200);

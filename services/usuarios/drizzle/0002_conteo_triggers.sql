@@ -1,7 +1,10 @@
 -- Exact counts for the lists (usuarios_conteo in schema.ts), kept by statement-level triggers in
 -- the writing transaction: a bulk load updates each counter row once, an UPDATE that changes neither
--- activo nor tipo_usuario writes nothing, and counter rows are locked in key order, so writers
--- cannot deadlock on them. Runs on PostgreSQL ≥ 10, Cloud SQL and PGlite.
+-- activo nor tipo_usuario writes nothing, and counter rows are locked in key order, so single-
+-- statement writers (every write the API makes) cannot deadlock on them. A transaction that writes
+-- in several statements can (40P01), and at REPEATABLE READ concurrent writers of one counter row
+-- fail with 40001: the API answers both with 503 + Retry-After. Runs on PostgreSQL ≥ 10, Cloud SQL
+-- and PGlite.
 --
 -- The existing rows are counted under a lock that blocks writers (readers go on) for the length of
 -- this migration's transaction, so no write slips between the backfill and the triggers.

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +83,6 @@ test('logs JSON lines with severity and message, correlates traces, and exits 0 
   const port = await freePort();
   const server = run({
     PORT: String(port),
-    HOST: '127.0.0.1',
     DATABASE_URL: db.url,
     LOG_LEVEL: 'debug',
     GOOGLE_CLOUD_PROJECT: 'mi-proyecto',
@@ -91,6 +91,13 @@ test('logs JSON lines with severity and message, correlates traces, and exits 0 
   assert.equal(listening.severity, 'INFO');
   assert.match(String(listening.message), new RegExp(`servicio-usuarios listening on port ${port}`));
   assert.doesNotMatch(JSON.stringify(listening), /password/i);
+
+  // With no HOST, every interface: IPv4, and IPv6 where the machine has it (CONTRACT §4).
+  assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  const ipv6 = Object.values(networkInterfaces()).some((addresses) =>
+    addresses?.some((a) => a.family === 'IPv6' && a.address === '::1'),
+  );
+  if (ipv6) assert.equal((await fetch(`http://[::1]:${port}/healthz`)).status, 200);
 
   const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
   const res = await fetch(`http://127.0.0.1:${port}/api/usuarios/?page=1`, {

@@ -46,6 +46,8 @@ function where(filtro: FiltroReservas): SQL | undefined {
 }
 
 const DIA_MS = 86_400_000;
+/** 9999-12-31, the last day a timestamptz parameter can name: a partial one is counted directly. */
+const ULTIMO_DIA = Date.UTC(9999, 11, 31);
 const dia = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** count(*) of the rows of one estado (or all) with fecha_reserva in [desde, hasta) or [desde, hasta]. */
@@ -88,8 +90,8 @@ export function repositorioReservas(db: Db) {
       // Whole UTC days inside the range come from the counters: [primero, fin) in milliseconds.
       const primero = desde ? Math.ceil(desde.getTime() / DIA_MS) * DIA_MS : undefined;
       const fin = hasta ? Math.floor(hasta.getTime() / DIA_MS) * DIA_MS : undefined;
-      if (primero !== undefined && fin !== undefined && primero >= fin) {
-        // Less than one whole day: the index counts it directly.
+      if ((primero !== undefined && fin !== undefined && primero >= fin) || (primero ?? 0) > ULTIMO_DIA) {
+        // Less than one whole day (or the last day PostgreSQL can hold): the index counts it directly.
         const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(reservas).where(where(filtro));
         return row?.n ?? 0;
       }
