@@ -12,8 +12,15 @@ export { DETAIL, HttpError, notFound } from './errors.js';
 export { HEALTH_PATHS } from './health.js';
 export { hostAllowed } from './hosts.js';
 export { traceFields } from './logging.js';
-export { type PageResult, pageParameters, pageSchema, paginate, readPageRequest } from './pagination.js';
-export { orderBy, pageWhere, record, schemas } from './resource.js';
+export {
+  type PageLoader,
+  type PageResult,
+  pageParameters,
+  pageSchema,
+  paginate,
+  readPageRequest,
+} from './pagination.js';
+export { orderBy, pageWhere, record, schemas, splitCount } from './resource.js';
 export { runServer } from './server.js';
 export { type BuildOptions, createServiceApp, type ServiceDefinition } from './service.js';
 export {

@@ -44,27 +44,32 @@ export function readPageRequest(query: Record<string, unknown>): PageRequest {
   return { page: Number(rawPage), size };
 }
 
+/** How a list loads its pages: see `paginate`. */
+export interface PageLoader<T> {
+  /** The page's rows and, computed in the same statement, the list's count (undefined if no row came back). */
+  page: (limit: number, offset: number) => Promise<{ rows: T[]; count: number | undefined }>;
+  /** The count alone: for an empty page (which carries no count) and for `page=last`. */
+  count: () => Promise<number>;
+}
+
 /**
- * The page that `?page=` and `?page_size=` ask for: the count and the rows are two queries whatever
- * the table or page size. They run together; `rows` must not depend on the count (it does only for
- * `page=last`).
+ * The page that `?page=` and `?page_size=` ask for. Its rows and the count come from one statement
+ * (one round trip, one snapshot, so `count` agrees with `results`); only an empty page, or
+ * `page=last`, asks for the count separately.
  */
-export async function paginate<T>(
-  request: FastifyRequest,
-  load: { count: () => Promise<number>; rows: (limit: number, offset: number) => Promise<T[]> },
-): Promise<PageResult<T>> {
-  const pageRequest = readPageRequest(request.query as Record<string, unknown>);
-  const { size } = pageRequest;
-  let count: number;
-  let rows: T[];
+export async function paginate<T>(request: FastifyRequest, load: PageLoader<T>): Promise<PageResult<T>> {
+  const { page: asked, size } = readPageRequest(request.query as Record<string, unknown>);
   let page: number;
-  if (pageRequest.page === 'last') {
+  let count: number | undefined;
+  let rows: T[];
+  if (asked === 'last') {
     count = await load.count();
     page = Math.max(1, Math.ceil(count / size));
-    rows = await load.rows(size, (page - 1) * size);
+    ({ rows } = await load.page(size, (page - 1) * size));
   } else {
-    page = pageRequest.page;
-    [count, rows] = await Promise.all([load.count(), load.rows(size, (page - 1) * size)]);
+    page = asked;
+    ({ rows, count } = await load.page(size, (page - 1) * size));
+    count ??= await load.count();
   }
   const pages = Math.max(1, Math.ceil(count / size));
   if (page > pages) throw new HttpError(404, DETAIL.invalidPage);

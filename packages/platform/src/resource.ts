@@ -56,3 +56,13 @@ export function pageWhere(
       .offset(offset),
   );
 }
+
+/**
+ * For a page selected with its list's count as an extra `total` column (one statement, see
+ * `paginate`): the rows without it, and the count (undefined when the page is empty).
+ */
+export function splitCount<T extends { total: number }>(
+  rows: T[],
+): { rows: Omit<T, 'total'>[]; count: number | undefined } {
+  return { rows: rows.map(({ total: _total, ...row }) => row), count: rows[0]?.total };
+}

@@ -1,4 +1,4 @@
-import { type Db, type OrderTerm, orderBy, pageWhere } from '@servicios/platform';
+import { type Db, type OrderTerm, orderBy, pageWhere, splitCount } from '@servicios/platform';
 import { and, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm';
 import { conteoPorDia, conteoTotal, type Estado, type NuevaReserva, reservas } from './schema.js';
 
@@ -67,66 +67,68 @@ export function repositorioReservas(db: Db) {
     .from(reservas)
     .where(eq(reservas.id, sql.placeholder('id')))
     .prepare('reservas_obtener');
+  /**
+   * The exact count of a list, at a cost bounded whatever the table size: by usuario_id it is
+   * COUNT(*) over that user's index entries; otherwise a sum over the counter tables kept by the
+   * triggers of migration 0002, plus, for a date range, COUNT(*) by index over its (at most two)
+   * partial UTC days.
+   */
+  function consultaConteo(filtro: FiltroReservas) {
+    const { estado, fecha_desde: desde, fecha_hasta: hasta } = filtro;
+    if (filtro.usuario_id !== undefined) {
+      return db.select({ n: sql<number>`count(*)::int` }).from(reservas).where(where(filtro));
+    }
+    if (!desde && !hasta) {
+      return db
+        .select({ n: sql`coalesce(sum(${conteoTotal.n}), 0)::bigint`.mapWith(Number) })
+        .from(conteoTotal)
+        .where(estado ? eq(conteoTotal.estado, estado) : undefined);
+    }
+    // Whole UTC days inside the range come from the counters: [primero, fin) in milliseconds.
+    const primero = desde ? Math.ceil(desde.getTime() / DIA_MS) * DIA_MS : undefined;
+    const fin = hasta ? Math.floor(hasta.getTime() / DIA_MS) * DIA_MS : undefined;
+    if ((primero !== undefined && fin !== undefined && primero >= fin) || (primero ?? 0) > ULTIMO_DIA) {
+      // Less than one whole day (or the last day PostgreSQL can hold): the index counts it directly.
+      return db.select({ n: sql<number>`count(*)::int` }).from(reservas).where(where(filtro));
+    }
+    const parcialInicio =
+      desde && primero !== undefined && desde.getTime() < primero
+        ? contarTramo(estado, desde, new Date(primero), false)
+        : sql`0`;
+    const parcialFin = hasta && fin !== undefined ? contarTramo(estado, new Date(fin), hasta, true) : sql`0`;
+    return db
+      .select({
+        n: sql`(coalesce(sum(${conteoPorDia.n}), 0) + ${parcialInicio} + ${parcialFin})::bigint`.mapWith(
+          Number,
+        ),
+      })
+      .from(conteoPorDia)
+      .where(
+        and(
+          estado ? eq(conteoPorDia.estado, estado) : undefined,
+          primero !== undefined ? gte(conteoPorDia.dia, dia(primero)) : undefined,
+          fin !== undefined ? lt(conteoPorDia.dia, dia(fin)) : undefined,
+        ),
+      );
+  }
+
   return {
-    /**
-     * The exact count of a list, at a cost bounded whatever the table size: by usuario_id it is
-     * COUNT(*) over that user's index entries; otherwise a sum over the counter tables kept by the
-     * triggers of migration 0002, plus, for a date range, COUNT(*) by index over its (at most two)
-     * partial UTC days.
-     */
     async contar(filtro: FiltroReservas): Promise<number> {
-      const { estado, fecha_desde: desde, fecha_hasta: hasta } = filtro;
-      if (filtro.usuario_id !== undefined) {
-        const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(reservas).where(where(filtro));
-        return row?.n ?? 0;
-      }
-      if (!desde && !hasta) {
-        const [row] = await db
-          .select({ n: sql`coalesce(sum(${conteoTotal.n}), 0)::bigint`.mapWith(Number) })
-          .from(conteoTotal)
-          .where(estado ? eq(conteoTotal.estado, estado) : undefined);
-        return row?.n ?? 0;
-      }
-      // Whole UTC days inside the range come from the counters: [primero, fin) in milliseconds.
-      const primero = desde ? Math.ceil(desde.getTime() / DIA_MS) * DIA_MS : undefined;
-      const fin = hasta ? Math.floor(hasta.getTime() / DIA_MS) * DIA_MS : undefined;
-      if ((primero !== undefined && fin !== undefined && primero >= fin) || (primero ?? 0) > ULTIMO_DIA) {
-        // Less than one whole day (or the last day PostgreSQL can hold): the index counts it directly.
-        const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(reservas).where(where(filtro));
-        return row?.n ?? 0;
-      }
-      const parcialInicio =
-        desde && primero !== undefined && desde.getTime() < primero
-          ? contarTramo(estado, desde, new Date(primero), false)
-          : sql`0`;
-      const parcialFin =
-        hasta && fin !== undefined ? contarTramo(estado, new Date(fin), hasta, true) : sql`0`;
-      const [row] = await db
-        .select({
-          n: sql`(coalesce(sum(${conteoPorDia.n}), 0) + ${parcialInicio} + ${parcialFin})::bigint`.mapWith(
-            Number,
-          ),
-        })
-        .from(conteoPorDia)
-        .where(
-          and(
-            estado ? eq(conteoPorDia.estado, estado) : undefined,
-            primero !== undefined ? gte(conteoPorDia.dia, dia(primero)) : undefined,
-            fin !== undefined ? lt(conteoPorDia.dia, dia(fin)) : undefined,
-          ),
-        );
+      const [row] = await consultaConteo(filtro);
       return row?.n ?? 0;
     },
 
-    listar(filtro: FiltroReservas, limit: number, offset: number) {
+    /** One page and the list's count, in one statement (see `paginate`). */
+    async pagina(filtro: FiltroReservas, limit: number, offset: number) {
       const order = orderBy(filtro.ordering, reservas, RECIENTES, reservas.id);
       const page = { table: reservas, id: reservas.id, where: where(filtro), order };
-      return db
-        .select(columnas)
+      const rows = await db
+        .select({ ...columnas, total: sql`(${consultaConteo(filtro)})`.mapWith(Number) })
         .from(reservas)
         .where(pageWhere(db, page, limit, offset))
         .orderBy(...order)
         .limit(limit);
+      return splitCount(rows);
     },
 
     async obtener(id: number) {

@@ -81,7 +81,7 @@ export async function rutasReservas(app: FastifyInstance, { db }: { db: Db }): P
       const filtro = request.query as FiltroReservas;
       return paginate(request, {
         count: () => repo.contar(filtro),
-        rows: (limit, offset) => repo.listar(filtro, limit, offset),
+        page: (limit, offset) => repo.pagina(filtro, limit, offset),
       });
     },
   );

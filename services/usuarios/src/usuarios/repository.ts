@@ -1,4 +1,4 @@
-import { type Db, databaseError, orderBy, pageWhere, ValidationError } from '@servicios/platform';
+import { type Db, databaseError, orderBy, pageWhere, splitCount, ValidationError } from '@servicios/platform';
 import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { busqueda, conteoUsuarios, type NuevoUsuario, type TipoUsuario, usuarios } from './schema.js';
 
@@ -57,37 +57,42 @@ export function repositorioUsuarios(db: Db) {
     .from(usuarios)
     .where(eq(usuarios.id, sql.placeholder('id')))
     .prepare('usuarios_obtener');
+  /**
+   * The exact count of a list at a bounded cost: a search counts its matches through the trigram
+   * index; otherwise the count is a sum over the counter rows kept by migration 0002's triggers.
+   */
+  function consultaConteo(filtro: FiltroUsuarios) {
+    if (filtro.search?.split(/[\s,]+/).some(Boolean)) {
+      return db.select({ n: sql<number>`count(*)::int` }).from(usuarios).where(where(filtro));
+    }
+    return db
+      .select({ n: sql`coalesce(sum(${conteoUsuarios.n}), 0)::bigint`.mapWith(Number) })
+      .from(conteoUsuarios)
+      .where(
+        and(
+          filtro.activo !== undefined ? eq(conteoUsuarios.activo, filtro.activo) : undefined,
+          filtro.tipo_usuario ? eq(conteoUsuarios.tipo_usuario, filtro.tipo_usuario) : undefined,
+        ),
+      );
+  }
+
   return {
-    /**
-     * The exact count of a list at a bounded cost: a search counts its matches through the trigram
-     * index; otherwise the count is a sum over the counter rows kept by migration 0002's triggers.
-     */
     async contar(filtro: FiltroUsuarios): Promise<number> {
-      if (filtro.search?.split(/[\s,]+/).some(Boolean)) {
-        const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(usuarios).where(where(filtro));
-        return row?.n ?? 0;
-      }
-      const [row] = await db
-        .select({ n: sql`coalesce(sum(${conteoUsuarios.n}), 0)::bigint`.mapWith(Number) })
-        .from(conteoUsuarios)
-        .where(
-          and(
-            filtro.activo !== undefined ? eq(conteoUsuarios.activo, filtro.activo) : undefined,
-            filtro.tipo_usuario ? eq(conteoUsuarios.tipo_usuario, filtro.tipo_usuario) : undefined,
-          ),
-        );
+      const [row] = await consultaConteo(filtro);
       return row?.n ?? 0;
     },
 
-    listar(filtro: FiltroUsuarios, limit: number, offset: number) {
+    /** One page and the list's count, in one statement (see `paginate`). */
+    async pagina(filtro: FiltroUsuarios, limit: number, offset: number) {
       const order = orderBy(filtro.ordering, usuarios, RECIENTES, usuarios.id);
       const page = { table: usuarios, id: usuarios.id, where: where(filtro), order };
-      return db
-        .select(columnas)
+      const rows = await db
+        .select({ ...columnas, total: sql`(${consultaConteo(filtro)})`.mapWith(Number) })
         .from(usuarios)
         .where(pageWhere(db, page, limit, offset))
         .orderBy(...order)
         .limit(limit);
+      return splitCount(rows);
     },
 
     async obtener(id: number) {

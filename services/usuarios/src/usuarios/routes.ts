@@ -77,7 +77,7 @@ export async function rutasUsuarios(app: FastifyInstance, { db }: { db: Db }): P
       const filtro = request.query as FiltroUsuarios;
       return paginate(request, {
         count: () => repo.contar(filtro),
-        rows: (limit, offset) => repo.listar(filtro, limit, offset),
+        page: (limit, offset) => repo.pagina(filtro, limit, offset),
       });
     },
   );
