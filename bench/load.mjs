@@ -1,13 +1,18 @@
 // The load generator, run by bench/harness.ts in its own process (pinned to the other core):
 //   node bench/load.mjs '<json>'   →   one JSON line on stdout with the autocannon figures.
 // Each scenario is a request factory: every request draws its own id, page, term or body, so
-// that the service and the database see a realistic spread instead of one cached row.
+// that the service and the database see a realistic spread instead of one cached row. Requests
+// carry the access tokens that the harness obtained once at the start of the run (fixtures file):
+// reads and confirmar as the empleado, POST usuario as the administrador, POST reserva as a random
+// cliente creating for itself. With `auth: false` (the baseline build, before authentication) none.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const data = config.data;
-const pool = config.poolFile ? JSON.parse(readFileSync(config.poolFile, 'utf8')) : { confirmar: [], mix: [] };
+const fixtures = config.fixturesFile ? JSON.parse(readFileSync(config.fixturesFile, 'utf8')) : {};
+const pool = fixtures.pool ?? { confirmar: [], mix: [] };
+const tokens = config.auth === false ? undefined : fixtures.tokens;
 const runTag = `${process.pid.toString(36)}${Date.now().toString(36)}`;
 let sequence = 0;
 let exhausted = 0;
@@ -16,46 +21,83 @@ const cursors = { confirmar: 0, mix: 0 };
 const int = (max) => 1 + Math.floor(Math.random() * max);
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
 const day = (offsetDays) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
-const json = (method, path, body) => ({
+const as = (token) => (tokens && token ? { authorization: `Bearer ${token}` } : {});
+const json = (method, path, body, headers = {}) => ({
   method,
   path,
   body: JSON.stringify(body),
-  headers: { 'content-type': 'application/json' },
+  headers: { 'content-type': 'application/json', ...headers },
 });
-const get = (path) => ({ method: 'GET', path });
+const get = (path, token = tokens?.empleado) => ({ method: 'GET', path, headers: as(token) });
+// A client address per request (X-Forwarded-For, honoured with TRUSTED_PROXY_HOPS=1 as on Cloud Run):
+// many clients logging in, not one address hitting the per-address throttle.
+const clientAddress = () => `${int(223)}.${int(254)}.${int(254)}.${int(254)}`;
+// A password that passes the service's validation (length, not common, not like the e-mail or names).
+const PASSWORD = 'Mesa-junto-a-la-ventana-7';
 
 const requests = {
   // Calibration: the service without the database.
-  healthz: () => get('/healthz'),
+  healthz: () => get('/healthz', null),
   usuarios_get: () => get(`/api/usuarios/${int(data.usuarios)}/`),
   usuarios_list: () => get('/api/usuarios/'),
   usuarios_deep: () => get(`/api/usuarios/?page=${data.deepPage}`),
   usuarios_search: () =>
     get(`/api/usuarios/?search=${encodeURIComponent(`${pick(data.nombres)} ${pick(data.apellidos)}`)}`),
   usuarios_post: () =>
-    json('POST', '/api/usuarios/', {
-      email: `bench-${runTag}-${++sequence}@example.com`,
-      nombre: pick(data.nombres),
-      apellido: pick(data.apellidos),
-      telefono: '+34 600 000 000',
-    }),
+    json(
+      'POST',
+      '/api/usuarios/',
+      {
+        email: `bench-${runTag}-${++sequence}@example.com`,
+        nombre: pick(data.nombres),
+        apellido: pick(data.apellidos),
+        telefono: '+34 600 000 000',
+        password: PASSWORD,
+      },
+      as(tokens?.administrador),
+    ),
+  // A write that is not a registration (which is bound by its password hash): for the mix.
+  usuarios_patch: () =>
+    json(
+      'PATCH',
+      `/api/usuarios/${int(data.usuarios)}/`,
+      { telefono: `+34 6${int(99_999_999)}` },
+      as(tokens?.administrador),
+    ),
+  usuarios_login: () =>
+    json(
+      'POST',
+      '/api/token/',
+      { email: pick(fixtures.logins), password: fixtures.password },
+      { 'x-forwarded-for': clientAddress() },
+    ),
   reservas_get: () => get(`/api/reservas/${int(data.reservas)}/`),
   reservas_list: () => get('/api/reservas/'),
   reservas_usuario: () => get(`/api/reservas/?usuario_id=${int(data.usuarios)}`),
   reservas_estado_fecha: () => get(`/api/reservas/?estado=pendiente&fecha_desde=${day(int(30))}`),
+  // A cliente books for itself (usuario_id omitted): no call to servicio-usuarios.
   reservas_post: () =>
-    json('POST', '/api/reservas/', {
-      usuario_id: int(data.usuarios),
-      fecha_reserva: new Date(Date.now() + int(365) * 86_400_000).toISOString(),
-      numero_personas: int(8),
-    }),
+    json(
+      'POST',
+      '/api/reservas/',
+      {
+        fecha_reserva: new Date(Date.now() + int(365) * 86_400_000).toISOString(),
+        numero_personas: int(8),
+      },
+      as(pick(tokens?.clientes ?? [undefined])),
+    ),
   // confirmar succeeds once per pending reservation: each request takes the next one of the pool.
   reservas_confirmar: () => {
     if (cursors.confirmar >= pool.confirmar.length) {
       exhausted++;
       return requests.reservas_get();
     }
-    return json('POST', `/api/reservas/${pool.confirmar[cursors.confirmar++]}/confirmar/`, {});
+    return json(
+      'POST',
+      `/api/reservas/${pool.confirmar[cursors.confirmar++]}/confirmar/`,
+      {},
+      as(tokens?.empleado),
+    );
   },
 };
 
@@ -65,7 +107,8 @@ const mixes = {
     [60, requests.usuarios_get],
     [20, requests.usuarios_list],
     [10, requests.usuarios_search],
-    [10, requests.usuarios_post],
+    // Registrations are measured on their own (hash-bound); the mix's writes are edits.
+    [10, requests.usuarios_patch],
   ],
   reservas_mix: [
     [50, requests.reservas_get],
@@ -77,7 +120,12 @@ const mixes = {
       5,
       () => {
         if (cursors.mix < pool.mix.length) {
-          return json('POST', `/api/reservas/${pool.mix[cursors.mix++]}/confirmar/`, {});
+          return json(
+            'POST',
+            `/api/reservas/${pool.mix[cursors.mix++]}/confirmar/`,
+            {},
+            as(tokens?.empleado),
+          );
         }
         exhausted++;
         return requests.reservas_get();
@@ -139,7 +187,8 @@ function paced(rate, duration) {
   let errors = 0;
   let sent = 0;
   let answered = 0;
-  const total = Math.floor(rate * duration);
+  // At least one request: a slow scenario's half rate times a smoke test's fraction of a second may be < 1.
+  const total = Math.max(1, Math.floor(rate * duration));
   const queue = [];
   const idle = [];
   const started = performance.now();
@@ -190,6 +239,8 @@ function paced(rate, duration) {
           const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
           if (connection.buffer.length < end + 4 + length) return;
           connection.buffer = connection.buffer.slice(end + 4 + length);
+          // An answer to no request: the server giving up on an idle connection (408) before it closes it.
+          if (!connection.job) continue;
           const status = Number(head.slice(9, 12));
           const code = String(status);
           statusCodeStats[code] = { count: (statusCodeStats[code]?.count ?? 0) + 1 };

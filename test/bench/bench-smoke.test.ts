@@ -1,14 +1,25 @@
 // A seconds-long run of the benchmark harness on tiny data, so that `npm run bench` cannot rot:
-// every scenario runs (at peak and at half rate, for a fraction of a second), answers 2xx only,
-// the queries per request are counted, the small-vs-full comparison runs, and the report renders. The full benchmark (1,000,000
-// reservas, minutes) never runs here. Results go to a temporary folder, never to bench/results.
+// every scenario runs (at peak and at half rate, for a fraction of a second) with real access tokens
+// and answers 2xx only, login included; the queries per request are counted, the small-vs-full
+// comparison runs, the deactivation → cancellation measurement runs on 3 users (through the Pub/Sub
+// emulator when gcloud is installed), and the report renders. The auth-overhead comparison against
+// the pre-authentication build is skipped (it needs an npm ci of that commit). The full benchmark
+// (1,000,000 reservas, minutes) never runs here. Results go to a temporary folder, never to bench/results.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
-import { ROOT, runBench, SCENARIOS, toMarkdown } from '../../bench/harness.ts';
+import {
+  PRODUCTION_POOL_MAX,
+  ROOT,
+  resultSuffix,
+  runBench,
+  SCENARIOS,
+  toMarkdown,
+} from '../../bench/harness.ts';
+import { findExecutable } from '../../bench/services.ts';
 
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const database = `bench_smoke_${process.pid}`;
@@ -39,12 +50,13 @@ test('the benchmark harness runs every scenario on tiny data without errors', {
     warmup: 0,
     latencyDuration: 0.1,
     connections: 4,
-    poolMax: 2,
     coldStarts: 1,
     halfRate: true,
     pin: true,
     // `npm test` has just built dist/ (typecheck runs tsc -b); build only when it is missing.
     build: !built,
+    baselineRef: '',
+    deactivations: 3,
     workDir,
     log: () => {},
   });
@@ -59,14 +71,46 @@ test('the benchmark harness runs every scenario on tiny data without errors', {
     assert.equal(s.half?.errors, 0, `${s.name} at half rate: ${JSON.stringify(s.half?.statusCodes)}`);
     assert.ok(s.peakRssMb > 0, `${s.name} RSS sampled`);
   }
+  const login = result.scenarios.find((s) => s.name === 'usuarios_login')!;
+  assert.equal(login.hashBound, true);
+  assert.equal(login.connections, 32);
+  assert.ok(login.peak.statusCodes['200']!.count > 0, JSON.stringify(login.peak.statusCodes));
   for (const service of ['usuarios', 'reservas'] as const) {
     assert.equal(result.coldStartMs[service].length, 1);
     assert.ok(result.peakRssMb[service] > 0);
   }
+
+  // The production pool (DATABASE_POOL_MAX unset), stated as such; no suffix on the result files.
+  assert.deepEqual(result.pool, {
+    max: PRODUCTION_POOL_MAX,
+    production: PRODUCTION_POOL_MAX,
+    productionDefault: true,
+    setting: 'unset',
+  });
+  assert.equal(resultSuffix(result), '');
+  assert.deepEqual(result.authOverhead, { skipped: 'BENCH_BASELINE_REF is empty', rows: [] });
+
+  if (findExecutable('gcloud')) {
+    const d = result.deactivation;
+    assert.equal(d.skipped, undefined);
+    assert.equal(d.users, 3);
+    assert.equal(d.cancelledUsers, 3, JSON.stringify(d));
+    assert.equal(d.latenciesMs.length, 3);
+    for (const ms of [...d.latenciesMs, d.p50, d.p99, d.max])
+      assert.ok(Number.isFinite(ms), JSON.stringify(d));
+    assert.ok(d.reservations >= 3);
+  } else {
+    assert.match(result.deactivation.skipped ?? '', /gcloud/);
+  }
+
   assert.ok(result.queriesPerRequest.length > 0);
   for (const q of result.queriesPerRequest)
     assert.ok(q.queries >= 1 && q.queries <= 3, `${q.path}: ${q.queries}`);
   assert.ok(result.sizeComparison.length > 0);
   assert.ok(result.targets.some((t) => t.target.startsWith('no errors') && t.met));
-  assert.match(toMarkdown(result), /\| target \| measured \| met \|/);
+  const markdown = toMarkdown(result);
+  assert.match(markdown, /\| target \| measured \| met \|/);
+  assert.match(markdown, new RegExp(`Pool: production default \\(${PRODUCTION_POOL_MAX}\\)`));
+  assert.match(markdown, /\| POST \/api\/token\/ \(login\) \| 32 \|/);
+  assert.match(markdown, /Authentication overhead: not measured \(BENCH_BASELINE_REF is empty\)/);
 });

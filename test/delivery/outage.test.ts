@@ -11,6 +11,7 @@ import pg from 'pg';
 import {
   build,
   freePort,
+  identityFor,
   PgProxy,
   ROOT,
   type RunningProcess,
@@ -28,11 +29,13 @@ interface Answer {
   ms: number;
 }
 
+let authorization = '';
+
 async function call(base: string, method: string, path: string, body?: unknown): Promise<Answer> {
   const started = Date.now();
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });
@@ -47,9 +50,11 @@ async function call(base: string, method: string, path: string, body?: unknown):
 
 async function startServer(service: ReturnType<typeof services>[number], env: Record<string, string>) {
   const port = await freePort();
+  const identity = await identityFor(service);
+  authorization = identity.authorization;
   const server = runNode([`services/${service.dir}/dist/server.js`], {
     cwd: ROOT,
-    env: { NODE_ENV: 'production', PORT: String(port), ...env },
+    env: { NODE_ENV: 'production', PORT: String(port), ...identity.env, ...env },
   });
   await waitForHttp(`http://127.0.0.1:${port}/healthz`, server);
   return { server, base: `http://127.0.0.1:${port}` };

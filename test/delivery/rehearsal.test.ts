@@ -32,6 +32,7 @@ import {
   execForm,
   expandArgs,
   freePort,
+  identityFor,
   ROOT,
   type RunningProcess,
   readDockerfile,
@@ -97,6 +98,8 @@ function du(dir: string): number {
 }
 
 /** One HTTP request with a chosen Host header (fetch cannot set it), as Cloud Run's front end sends. */
+let authorization = '';
+
 function request(
   port: number,
   method: string,
@@ -117,6 +120,7 @@ function request(
         headers: {
           host,
           'x-forwarded-proto': 'https',
+          ...(authorization ? { authorization } : {}),
           ...(payload
             ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
             : {}),
@@ -219,8 +223,11 @@ for (const service of services()) {
       // The pipeline's variables, the secrets' values, and the socket root that Cloud Run calls /cloudsql.
       const pipeline = YAML.parse(readFileSync(path.join(service.path, 'cloudbuild.yaml'), 'utf8'));
       port = await port8080OrFree();
+      const identity = await identityFor(service);
+      authorization = identity.authorization;
       env = {
         ...imageEnv,
+        ...identity.env,
         PORT: String(port),
         CLOUD_SQL_CONNECTION_NAME: CONNECTION_NAME,
         CLOUD_SQL_SOCKET_DIR: socketRoot,

@@ -11,6 +11,7 @@ import pg from 'pg';
 import {
   build,
   freePort,
+  identityFor,
   ROOT,
   type RunningProcess,
   runNode,
@@ -46,6 +47,7 @@ for (const service of services()) {
     let db: TestDatabase;
     let server: RunningProcess | undefined;
     let port: number;
+    let authorization: string;
 
     before(async () => {
       await build(service);
@@ -56,10 +58,13 @@ for (const service of services()) {
       });
       assert.equal((await migrate.exited).code, 0, migrate.lines.join('\n'));
       port = await freePort();
+      const identity = await identityFor(service);
+      authorization = identity.authorization;
       server = runNode([`services/${service.dir}/dist/server.js`], {
         cwd: ROOT,
         // One pool client per request in flight, so that every one of them is waiting in the database.
         env: {
+          ...identity.env,
           DATABASE_URL: db.url,
           PORT: String(port),
           NODE_ENV: 'production',
@@ -78,7 +83,7 @@ for (const service of services()) {
       const base = `http://127.0.0.1:${port}`;
       const created = await fetch(`${base}${sample.collection}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization },
         body: JSON.stringify(sample.body()),
       });
       assert.equal(created.status, 201);
@@ -92,7 +97,7 @@ for (const service of services()) {
 
       const inFlight = Array.from({ length: IN_FLIGHT }, async (_, i) => {
         const url = i % 2 === 0 ? `${base}${sample.collection}` : `${base}${sample.collection}${id}/`;
-        const res = await fetch(url);
+        const res = await fetch(url, { headers: { authorization } });
         return { i, status: res.status, body: (await res.json()) as any };
       });
       await waitUntil(

@@ -8,7 +8,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ADMIN_DATABASE_URL } from '@servicios/testing';
+import { ADMIN_DATABASE_URL, signingKey } from '@servicios/testing';
+import { calculateJwkThumbprint, exportJWK, importPKCS8, importSPKI, SignJWT } from 'jose';
 import pg from 'pg';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -56,6 +57,7 @@ export function sampleFor(service: ServiceInfo): Sample {
           email: `delivery-${randomBytes(5).toString('hex')}@example.com`,
           nombre: 'Ana',
           apellido: 'Pérez',
+          password: 'Reserva-2026-ventana',
         }),
       };
     case 'reservas':
@@ -71,6 +73,33 @@ export function sampleFor(service: ServiceInfo): Sample {
     default:
       throw new Error(`test/delivery/support.ts has no sample resource for services/${service.dir}: add one`);
   }
+}
+
+const key = signingKey();
+
+/**
+ * What a compiled service needs to start and to be called (CONTRACT §4–5), with a key made here:
+ * servicio-usuarios signs with it, servicio-reservas verifies with its public half; and an
+ * administrador's access token (user 1, the sample reservation's holder) signed with it.
+ */
+export async function identityFor(
+  service: ServiceInfo,
+): Promise<{ env: Record<string, string>; authorization: string }> {
+  const env: Record<string, string> =
+    service.dir === 'usuarios'
+      ? { JWT_PRIVATE_KEY: key.privateKeyPem }
+      : // Nothing here asks servicio-usuarios: the sample reservation is the caller's own.
+        { JWT_PUBLIC_KEY: key.publicKeyPem, USUARIOS_URL: 'http://127.0.0.1:9' };
+  const kid = await calculateJwkThumbprint(
+    await exportJWK(await importSPKI(key.publicKeyPem, 'ES256', { extractable: true })),
+  );
+  const token = await new SignJWT({ token_type: 'access', user_id: 1, tipo_usuario: 'administrador' })
+    .setProtectedHeader({ alg: 'ES256', kid })
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .setJti(randomBytes(16).toString('hex'))
+    .sign(await importPKCS8(key.privateKeyPem, 'ES256'));
+  return { env, authorization: `Bearer ${token}` };
 }
 
 /**

@@ -33,6 +33,69 @@ export interface Config {
   gcpProject?: string;
   bodyLimitBytes: number;
   database: DatabaseConfig;
+  /** How many proxies append to X-Forwarded-For in front of the service (0: the socket's own address). */
+  trustedProxyHops: number;
+  /** Origins whose browser pages may call the API (django-cors-headers' CORS_ALLOWED_ORIGINS). */
+  corsAllowedOrigins: readonly string[];
+  identity: IdentityConfig;
+  events: EventsConfig;
+  /** servicio-reservas: where servicio-usuarios answers (USUARIOS_URL), to check a reservation's holder. */
+  usuariosUrl?: string;
+  telemetry: TelemetryConfig;
+}
+
+/** Traces and metrics (OpenTelemetry): exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+export interface TelemetryConfig {
+  /** OTLP/HTTP endpoint: a local collector, or Google's https://telemetry.googleapis.com. */
+  otlpEndpoint?: string;
+  /** Share of new traces recorded (a caller's sampled flag wins): OTEL_TRACES_SAMPLER_ARG. */
+  sampleRatio: number;
+  metricIntervalMs: number;
+  /** OTEL_RESOURCE_ATTRIBUTES (`cloud.region=us-central1,…`): Cloud Monitoring needs the location. */
+  resourceAttributes: Readonly<Record<string, string>>;
+}
+
+/** Events between the services (CONTRACT §6). */
+export interface EventsConfig {
+  /** Where the outbox is published: Pub/Sub (the cloud or its emulator), the local push of `npm start`, or nowhere. */
+  delivery: 'pubsub' | 'local' | 'none';
+  project?: string;
+  /** The service's own topic; each service has a default name. */
+  topic?: string;
+  emulatorHost?: string;
+  pushAudience?: string;
+  pushServiceAccount?: string;
+  /** The embedded default only: where servicio-usuarios pushes its events itself (set by `npm start`). */
+  localPushEndpoint?: string;
+}
+
+/** Tokens (CONTRACT §5): who signs, how verifiers find the keys, lifetimes, login throttling. */
+export interface IdentityConfig {
+  issuer?: string;
+  audience?: string;
+  accessTtlS: number;
+  refreshTtlS: number;
+  /** servicio-usuarios: the PEM (PKCS #8) P-256 key that signs, and retired public keys still published. */
+  privateKeyPem?: string;
+  previousPublicKeysPem: readonly string[];
+  /** Verifiers: where the public keys are (JWKS), or one fixed public key. */
+  jwksUrl?: string;
+  publicKeyPem?: string;
+  throttle: ThrottleConfig;
+  /** Password hashes computed at once per process, and how many more may wait (up to 2 s). */
+  hashConcurrency: number;
+  hashQueue: number;
+  /** The first administrator, created by the migrate command (and at start on the embedded database). */
+  admin?: { email: string; password: string; nombre: string; apellido: string };
+}
+
+export interface ThrottleConfig {
+  loginFailures: number;
+  loginFailuresWindowS: number;
+  loginAttempts: number;
+  loginAttemptsWindowS: number;
+  registrations: number;
+  registrationsWindowS: number;
 }
 
 export class ConfigError extends Error {
@@ -87,8 +150,133 @@ export function loadConfig(env: Env, options: { service: string; cwd?: string })
     gcpProject: value(env, 'GOOGLE_CLOUD_PROJECT') ?? connectionName?.split(':')[0],
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     database: databaseConfig(env, options),
+    trustedProxyHops: integer(env, 'TRUSTED_PROXY_HOPS', 0, 0, 10),
+    corsAllowedOrigins: parseOrigins(env.CORS_ALLOWED_ORIGINS),
+    identity: identityConfig(env),
+    events: eventsConfig(env),
+    usuariosUrl: httpUrl(env, 'USUARIOS_URL')?.replace(/\/$/, ''),
+    telemetry: {
+      otlpEndpoint: httpUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
+      sampleRatio: ratio(env, 'OTEL_TRACES_SAMPLER_ARG', 1),
+      metricIntervalMs: integer(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000, 1000, 3_600_000),
+      resourceAttributes: keyValues(env, 'OTEL_RESOURCE_ATTRIBUTES'),
+    },
   };
   return Object.freeze(config);
+}
+
+/** OpenTelemetry's `key=value,key=value` list (values percent-encoded). */
+function keyValues(env: Env, name: string): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  for (const item of (value(env, name) ?? '').split(',').filter((i) => i.trim())) {
+    const at = item.indexOf('=');
+    if (at < 1) throw new ConfigError(name, `must be key=value pairs separated by commas, got "${item}"`);
+    pairs[item.slice(0, at).trim()] = decodeURIComponent(item.slice(at + 1).trim());
+  }
+  return pairs;
+}
+
+function ratio(env: Env, name: string, fallback: number): number {
+  const raw = value(env, name);
+  if (raw === undefined) return fallback;
+  const parsed = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw) || parsed > 1)
+    throw new ConfigError(name, `must be a number from 0 to 1, got "${raw}"`);
+  return parsed;
+}
+
+function httpUrl(env: Env, name: string): string | undefined {
+  const raw = value(env, name);
+  if (raw !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(raw)) {
+    throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
+  }
+  return raw;
+}
+
+function eventsConfig(env: Env): EventsConfig {
+  const project = value(env, 'GOOGLE_CLOUD_PROJECT');
+  const topic = value(env, 'PUBSUB_TOPIC');
+  const emulatorHost = value(env, 'PUBSUB_EMULATOR_HOST');
+  const pushAudience = value(env, 'PUBSUB_PUSH_AUDIENCE');
+  const pushServiceAccount = value(env, 'PUBSUB_PUSH_SERVICE_ACCOUNT');
+  // Anyone can have Google sign a token for any audience: the push's service account is what proves
+  // that Pub/Sub sent it.
+  if (pushAudience && !pushServiceAccount) {
+    throw new ConfigError('PUBSUB_PUSH_SERVICE_ACCOUNT', 'is required when PUBSUB_PUSH_AUDIENCE is set');
+  }
+  const localPushEndpoint = httpUrl(env, 'LOCAL_PUSH_ENDPOINT');
+  // Publishing is asked for explicitly (a topic, or the emulator): a project alone is only the project.
+  const delivery = topic || emulatorHost ? 'pubsub' : localPushEndpoint ? 'local' : 'none';
+  return { delivery, project, topic, emulatorHost, pushAudience, pushServiceAccount, localPushEndpoint };
+}
+
+/** PEM blocks of one type. Secret Manager keeps their line breaks; a value pasted as one line may carry `\n`. */
+function pem(env: Env, name: string, type: 'PRIVATE KEY' | 'PUBLIC KEY'): string[] {
+  const raw = value(env, name)?.replace(/\\n/g, '\n');
+  if (raw === undefined) return [];
+  const blocks = raw.match(/-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g) ?? [];
+  if (blocks.length === 0 || blocks.some((b) => !b.startsWith(`-----BEGIN ${type}-----`))) {
+    throw new ConfigError(name, `must hold PEM "${type}" blocks`);
+  }
+  return blocks;
+}
+
+function parseOrigins(raw: string | undefined): string[] {
+  const origins = (raw ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  for (const origin of origins) {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {}
+    // An origin is scheme://host[:port], nothing more: the browser sends exactly that.
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError(
+        'CORS_ALLOWED_ORIGINS',
+        `holds "${origin}", which is not an origin like https://app.example.com`,
+      );
+    }
+  }
+  return origins.map((o) => o.replace(/\/$/, ''));
+}
+
+function identityConfig(env: Env): IdentityConfig {
+  const jwksUrl = httpUrl(env, 'JWT_JWKS_URL');
+  const adminEmail = value(env, 'ADMIN_EMAIL');
+  const adminPassword = env.ADMIN_PASSWORD; // never trimmed: a password is what it is
+  const admin =
+    adminEmail && adminPassword
+      ? {
+          email: adminEmail,
+          password: adminPassword,
+          nombre: value(env, 'ADMIN_NOMBRE') ?? 'Administrador',
+          apellido: value(env, 'ADMIN_APELLIDO') ?? 'Sistema',
+        }
+      : undefined;
+  const window = (name: string, fallback: number) => integer(env, name, fallback, 1, 7 * 86_400);
+  return {
+    issuer: value(env, 'JWT_ISSUER'),
+    audience: value(env, 'JWT_AUDIENCE'),
+    accessTtlS: integer(env, 'JWT_ACCESS_TTL_S', 300, 10, 86_400),
+    refreshTtlS: integer(env, 'JWT_REFRESH_TTL_S', 86_400, 60, 90 * 86_400),
+    privateKeyPem: pem(env, 'JWT_PRIVATE_KEY', 'PRIVATE KEY')[0],
+    previousPublicKeysPem: pem(env, 'JWT_PREVIOUS_PUBLIC_KEYS', 'PUBLIC KEY'),
+    jwksUrl,
+    publicKeyPem: pem(env, 'JWT_PUBLIC_KEY', 'PUBLIC KEY')[0],
+    throttle: {
+      loginFailures: integer(env, 'THROTTLE_LOGIN_FAILURES', 5, 1, 1_000_000),
+      loginFailuresWindowS: window('THROTTLE_LOGIN_FAILURES_WINDOW_S', 900),
+      loginAttempts: integer(env, 'THROTTLE_LOGIN_ATTEMPTS', 100, 1, 1_000_000),
+      loginAttemptsWindowS: window('THROTTLE_LOGIN_ATTEMPTS_WINDOW_S', 3600),
+      registrations: integer(env, 'THROTTLE_REGISTRATIONS', 20, 1, 1_000_000),
+      registrationsWindowS: window('THROTTLE_REGISTRATIONS_WINDOW_S', 3600),
+    },
+    hashConcurrency: integer(env, 'PASSWORD_HASH_CONCURRENCY', 2, 1, 64),
+    hashQueue: integer(env, 'PASSWORD_HASH_QUEUE', 100, 0, 10_000),
+    admin,
+  };
 }
 
 function parseAllowedHosts(raw: string | undefined): string[] {

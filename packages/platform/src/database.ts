@@ -5,6 +5,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import type { DatabaseConfig } from './config.js';
+import { instrumentPool, type Telemetry } from './telemetry/index.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: both drivers' databases share this query-builder type.
 export type Db = PgDatabase<PgQueryResultHKT, any>;
@@ -34,7 +35,7 @@ interface Logger {
  */
 export async function openDatabase(
   config: DatabaseConfig,
-  options: { migrations: Migrations; logger?: Logger },
+  options: { migrations: Migrations; logger?: Logger; telemetry?: Telemetry },
 ): Promise<Database> {
   if (config.kind === 'pglite') {
     // The extensions the services' migrations create; Cloud SQL ships them too.
@@ -65,6 +66,7 @@ export async function openDatabase(
   }
 
   const pool = createPool(config);
+  if (options.telemetry) instrumentPool(pool, options.telemetry, config.connection.database);
   // An idle client can lose its connection (database restart, network cut); the pool drops it and
   // the next query reconnects. Without a listener the process would crash on the 'error' event.
   pool.on('error', (err) => options.logger?.warn({ err: errorSummary(err) }, 'idle database client failed'));

@@ -8,6 +8,8 @@ export class HttpError extends Error {
     readonly statusCode: number,
     readonly detail: string,
     readonly headers: Record<string, string> = {},
+    /** simplejwt's machine-readable `code` (`token_not_valid`, …), sent beside `detail` when given. */
+    readonly code?: string,
   ) {
     super(detail);
     this.name = 'HttpError';
@@ -43,8 +45,10 @@ export function registerErrorHandling(app: FastifyInstance, options: { debug: bo
 
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof ValidationError) return reply.code(400).send(error.fields);
-    if (error instanceof HttpError)
-      return reply.code(error.statusCode).headers(error.headers).send({ detail: error.detail });
+    if (error instanceof HttpError) {
+      const body = error.code ? { detail: error.detail, code: error.code } : { detail: error.detail };
+      return reply.code(error.statusCode).headers(error.headers).send(body);
+    }
     if (error.validationContext === 'params') return reply.code(404).send({ detail: DETAIL.notFound });
 
     switch (error.code) {

@@ -1,16 +1,19 @@
-export { type Config, ConfigError, type DatabaseConfig, loadConfig } from './config.js';
+export { type Config, ConfigError, type DatabaseConfig, type IdentityConfig, loadConfig } from './config.js';
 export {
   type Database,
   type Db,
   databaseError,
+  errorSummary,
   isDatabaseUnavailable,
   type Migrations,
   migrateDatabase,
   openDatabase,
 } from './database.js';
 export { DETAIL, HttpError, notFound } from './errors.js';
+export * from './events/index.js';
 export { HEALTH_PATHS } from './health.js';
 export { hostAllowed } from './hosts.js';
+export * from './identity/index.js';
 export { traceFields } from './logging.js';
 export {
   type PageLoader,
@@ -22,10 +25,17 @@ export {
 } from './pagination.js';
 export { orderBy, pageWhere, record, schemas, splitCount } from './resource.js';
 export { runServer } from './server.js';
-export { type BuildOptions, createServiceApp, type ServiceDefinition } from './service.js';
+export {
+  type BuildOptions,
+  createServiceApp,
+  type ServiceContext,
+  type ServiceDefinition,
+} from './service.js';
+export * from './telemetry/index.js';
 export {
   body,
   bodyErrors,
+  type Field,
   type FieldErrors,
   fields,
   idParams,

@@ -13,10 +13,17 @@ const SEVERITY: Record<string, string> = {
 };
 
 /** pino options: JSON lines in Cloud Logging's shape, or pino-pretty for a person at a terminal. */
-export function loggerOptions(options: { level: string; service: string; pretty: boolean }): LoggerOptions {
+export function loggerOptions(options: {
+  level: string;
+  service: string;
+  pretty: boolean;
+  /** Fields computed for each line (the active span's trace fields). */
+  mixin?: () => Record<string, unknown>;
+}): LoggerOptions {
   const common: LoggerOptions = {
     level: options.level,
     messageKey: 'message',
+    ...(options.mixin ? { mixin: options.mixin } : {}),
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.connectionString'],
       censor: '[redacted]',

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type Config, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 
 /**
  * All interfaces: '::' takes IPv6 and IPv4 alike; where the kernel has no IPv6 (some containers),
@@ -37,7 +37,23 @@ export async function runServer(
     process.exit(1);
   }
 
-  const app = await build(config);
+  let app: FastifyInstance;
+  try {
+    app = await build(config);
+  } catch (err) {
+    // A setting that only the service can judge (a missing signing key, a key of the wrong curve)
+    // fails the start the same way as any other bad setting: one line that names the variable.
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${JSON.stringify({ severity: 'CRITICAL', message: err.message })}\n`);
+    process.exit(1);
+  }
+  // A library's background promise that fails with nobody awaiting it (the Pub/Sub client when its
+  // credentials cannot be loaded) is logged for Error Reporting, not allowed to kill the instance: the
+  // work it belonged to is retried by whoever owns it (the outbox relay).
+  process.on('unhandledRejection', (reason) => {
+    const err = reason instanceof Error ? reason : new Error(String(reason));
+    app.log.error({ err: { message: err.message }, stack_trace: err.stack }, 'unhandled rejection');
+  });
   await listen(app, config);
   app.log.info({ database: config.database.description }, `${service} listening on port ${config.port}`);
 

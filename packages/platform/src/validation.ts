@@ -286,7 +286,28 @@ function ordering<const T extends string>(allowed: readonly T[]): Field<OrderTer
   };
 }
 
-export const fields = { string, email, integer, choice, dateTime, boolean, ordering };
+/**
+ * A password, as DRF's CharField with `trim_whitespace=False`: never trimmed, so white space alone is
+ * not blank; write-only in the docs. Numbers become strings, as any CharField.
+ */
+function password(options: { max: number }): Field<string> {
+  return {
+    required: true,
+    schema: { type: 'string', format: 'password', writeOnly: true, minLength: 1, maxLength: options.max },
+    parse(input) {
+      if (input === null) return fail(MESSAGES.null);
+      if (typeof input === 'number' && Number.isFinite(input)) input = String(input);
+      if (typeof input !== 'string') return fail(MESSAGES.string);
+      if (input.includes('\u0000')) return fail(MESSAGES.nullCharacter);
+      if (LONE_SURROGATE.test(input)) return fail(MESSAGES.string);
+      if (input === '') return fail(MESSAGES.blank);
+      if ([...input].length > options.max) return fail(MESSAGES.maxLength(options.max));
+      return ok(input);
+    },
+  };
+}
+
+export const fields = { string, email, integer, choice, dateTime, boolean, ordering, password };
 
 // biome-ignore lint/suspicious/noExplicitAny: a record of heterogeneous fields.
 type Fields = Record<string, Field<any>>;

@@ -1,3 +1,6 @@
+// CONTRACT §3 atomic transitions: racing actions on one reservation give answers and a stored state that
+// some serial order of the same requests explains, and an edit racing a cancellation lands only while
+// the reservation is still editable.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { reservaEn, servicioReservas } from './setup.ts';

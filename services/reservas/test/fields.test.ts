@@ -1,6 +1,9 @@
+// CONTRACT §3 fields (required, optional, ranges, dates in the future), §1 numbers, strings, dates and
+// validation errors (all at once, one key per field), and §5.4: usuario_id is optional (the caller on
+// POST, unchanged on PUT) but an invalid value is still a 400.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { enDias, nuevaReserva, reservaEn, servicioReservas } from './setup.ts';
+import { enDias, nuevaReserva, reservaEn, servicioReservas, sinCredenciales } from './setup.ts';
 
 const ctx = servicioReservas('reservas_campos');
 
@@ -32,22 +35,23 @@ describe('POST /api/reservas/', () => {
     assert.deepEqual((await ctx.api.get(`/api/reservas/${res.body.id}/`)).body, res.body);
   });
 
-  test('every missing required field is reported at once', async () => {
+  test('every missing required field is reported at once (usuario_id is optional)', async () => {
     const res = await ctx.api.post('/api/reservas/', {});
     assert.equal(res.status, 400);
     assert.deepEqual(res.body, {
-      usuario_id: ['Este campo es requerido.'],
       fecha_reserva: ['Este campo es requerido.'],
       numero_personas: ['Este campo es requerido.'],
     });
   });
 
   test('integers accept digit strings, refuse 1.5, "abc", true, null and out-of-range values', async () => {
-    assert.equal(
-      (await ctx.api.post('/api/reservas/', nuevaReserva({ usuario_id: '12', numero_personas: '3' }))).body
-        .usuario_id,
-      12,
+    const digits = await ctx.api.post(
+      '/api/reservas/',
+      nuevaReserva({ usuario_id: String(ctx.cliente.id), numero_personas: '3' }),
     );
+    assert.equal(digits.status, 201, digits.text);
+    assert.equal(digits.body.usuario_id, ctx.cliente.id);
+    assert.equal(digits.body.numero_personas, 3);
     for (const bad of [1.5, 'abc', true, null, 0, 51, -1, '4.5', [], {}]) {
       const res = await ctx.api.post('/api/reservas/', nuevaReserva({ numero_personas: bad }));
       assert.equal(res.status, 400, `numero_personas=${JSON.stringify(bad)}`);
@@ -132,7 +136,7 @@ describe('fecha_reserva', () => {
     // A reservation whose date has passed can still be edited if the date is resent unchanged.
     await ctx.db.query('UPDATE reservas_reserva SET fecha_reserva = $2 WHERE id = $1', [reserva.id, past]);
     const kept = await ctx.api.put(`/api/reservas/${reserva.id}/`, {
-      usuario_id: 7,
+      usuario_id: reserva.usuario_id,
       fecha_reserva: past,
       numero_personas: 2,
     });
@@ -143,11 +147,19 @@ describe('fecha_reserva', () => {
 });
 
 describe('PUT and PATCH', () => {
-  test('PUT needs every required field; PATCH changes only what is given', async () => {
+  test('PUT needs every required field but usuario_id, which stays; PATCH changes only what is given', async () => {
     const reserva = await reservaEn(ctx.api, 'pendiente', { notas: 'ventana' });
     const put = await ctx.api.put(`/api/reservas/${reserva.id}/`, { numero_personas: 3 });
     assert.equal(put.status, 400);
-    assert.deepEqual(Object.keys(put.body).sort(), ['fecha_reserva', 'usuario_id']);
+    assert.deepEqual(Object.keys(put.body).sort(), ['fecha_reserva']);
+    const whole = await ctx.api.put(`/api/reservas/${reserva.id}/`, {
+      fecha_reserva: reserva.fecha_reserva,
+      numero_personas: 5,
+      notas: 'ventana',
+    });
+    assert.equal(whole.status, 200, whole.text);
+    assert.equal(whole.body.usuario_id, reserva.usuario_id);
+    assert.equal(whole.body.numero_personas, 5);
     const patch = await ctx.api.patch(`/api/reservas/${reserva.id}/`, { numero_personas: 3 });
     assert.equal(patch.status, 200);
     assert.equal(patch.body.numero_personas, 3);
@@ -163,10 +175,15 @@ describe('PUT and PATCH', () => {
     assert.deepEqual((await ctx.api.get(`/api/reservas/${reserva.id}/`)).body, reserva);
   });
 
-  test('PUT/PATCH on a missing or malformed id is 404', async () => {
+  test('PUT/PATCH on a missing or malformed id is 404 with a token, 401 without', async () => {
     assert.equal((await ctx.api.patch('/api/reservas/999999/', { notas: 'x' })).status, 404);
     assert.equal((await ctx.api.patch('/api/reservas/0/', { notas: 'x' })).status, 404);
     assert.equal((await ctx.api.patch('/api/reservas/999999/', { fecha_reserva: enDias(-1) })).status, 404);
+    // Authentication comes first, whatever the id (CONTRACT §5.3).
+    for (const id of ['999999', '0', 'abc']) {
+      sinCredenciales(await ctx.anon.patch(`/api/reservas/${id}/`, { notas: 'x' }), `PATCH ${id}`);
+      sinCredenciales(await ctx.anon.put(`/api/reservas/${id}/`, nuevaReserva()), `PUT ${id}`);
+    }
   });
 });
 
@@ -181,9 +198,11 @@ describe('found by review', () => {
     assert.deepEqual(Object.keys(res.body).sort(), ['fecha_reserva', 'numero_personas']);
   });
 
-  test('an invalid body on a missing reservation is 404', async () => {
+  test('an invalid body on a missing reservation is 404 with a token, 401 without', async () => {
     assert.equal((await ctx.api.put('/api/reservas/999999/', {})).status, 404);
     assert.equal((await ctx.api.patch('/api/reservas/999999/', { numero_personas: 0 })).status, 404);
+    sinCredenciales(await ctx.anon.put('/api/reservas/999999/', {}), 'PUT');
+    sinCredenciales(await ctx.anon.patch('/api/reservas/999999/', { numero_personas: 0 }), 'PATCH');
   });
 
   test('dates that an offset pushes past year 9999 are a 400, in bodies and filters', async () => {
@@ -210,14 +229,21 @@ describe('found by review', () => {
   });
 
   test('a lower bound with microseconds does not include the millisecond before it', async () => {
-    await ctx.api.post(
+    // A holder of its own, so that the other tests' reservations stay out of the count.
+    const titular = await ctx.nuevoCliente();
+    const created = await ctx.api.post(
       '/api/reservas/',
-      nuevaReserva({ usuario_id: 95, fecha_reserva: '2035-05-05T10:00:00Z' }),
+      nuevaReserva({ usuario_id: titular, fecha_reserva: '2035-05-05T10:00:00Z' }),
     );
-    const after = await ctx.api.get('/api/reservas/?usuario_id=95&fecha_desde=2035-05-05T10:00:00.000001Z');
+    assert.equal(created.status, 201, created.text);
+    const after = await ctx.api.get(
+      `/api/reservas/?usuario_id=${titular}&fecha_desde=2035-05-05T10:00:00.000001Z`,
+    );
     assert.equal(after.body.count, 0);
     assert.equal(after.body.results.length, 0);
-    const at = await ctx.api.get('/api/reservas/?usuario_id=95&fecha_desde=2035-05-05T10:00:00.000000Z');
+    const at = await ctx.api.get(
+      `/api/reservas/?usuario_id=${titular}&fecha_desde=2035-05-05T10:00:00.000000Z`,
+    );
     assert.equal(at.body.count, 1);
   });
 

@@ -1,20 +1,31 @@
+// CONTRACT §3 list filters (estado, usuario_id, inclusive fecha_desde/fecha_hasta), ordering, default
+// order and 400s on invalid values, and §1 pagination (page size, links that keep the filters, 404 on
+// invalid pages), as the administrador, who sees every reservation (§5.4).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { servicioReservas } from './setup.ts';
 
 const ids: Record<string, number> = {};
+/** Three real clientes of servicio-usuarios holding the reservations. */
+const uno = { id: 0 };
+const dos = { id: 0 };
+const tres = { id: 0 };
 const ctx = servicioReservas('reservas_listado', async (ctx) => {
-  // Six reservations on known instants; two users; states set through the API.
+  uno.id = await ctx.nuevoCliente();
+  dos.id = await ctx.nuevoCliente();
+  tres.id = await ctx.nuevoCliente();
+  // Six reservations on known instants; three users; states set through the API.
   const plan = [
-    { key: 'a', usuario_id: 1, fecha_reserva: '2031-03-01T00:00:00Z', numero_personas: 2 },
-    { key: 'b', usuario_id: 1, fecha_reserva: '2031-03-01T12:00:00Z', numero_personas: 8 },
-    { key: 'c', usuario_id: 2, fecha_reserva: '2031-03-01T23:59:59Z', numero_personas: 5 },
-    { key: 'd', usuario_id: 2, fecha_reserva: '2031-03-02T00:00:00Z', numero_personas: 1 },
-    { key: 'e', usuario_id: 1, fecha_reserva: '2031-03-05T10:00:00Z', numero_personas: 50 },
-    { key: 'f', usuario_id: 3, fecha_reserva: '2031-02-28T23:59:59Z', numero_personas: 3 },
+    { key: 'a', usuario_id: uno.id, fecha_reserva: '2031-03-01T00:00:00Z', numero_personas: 2 },
+    { key: 'b', usuario_id: uno.id, fecha_reserva: '2031-03-01T12:00:00Z', numero_personas: 8 },
+    { key: 'c', usuario_id: dos.id, fecha_reserva: '2031-03-01T23:59:59Z', numero_personas: 5 },
+    { key: 'd', usuario_id: dos.id, fecha_reserva: '2031-03-02T00:00:00Z', numero_personas: 1 },
+    { key: 'e', usuario_id: uno.id, fecha_reserva: '2031-03-05T10:00:00Z', numero_personas: 50 },
+    { key: 'f', usuario_id: tres.id, fecha_reserva: '2031-02-28T23:59:59Z', numero_personas: 3 },
   ];
   for (const { key, ...reserva } of plan) {
     const res = await ctx.api.post('/api/reservas/', reserva);
+    if (res.status !== 201) throw new Error(`seed ${key}: ${res.status} ${res.text}`);
     ids[key] = res.body.id;
   }
   await ctx.api.post(`/api/reservas/${ids.b}/confirmar/`);
@@ -37,8 +48,9 @@ test('estado and usuario_id filters', async () => {
   assert.deepEqual(await keys('estado=confirmada'), ['b']);
   assert.deepEqual(await keys('estado=cancelada'), ['c']);
   assert.deepEqual(await keys('estado=completada'), []);
-  assert.deepEqual(await keys('usuario_id=1'), ['e', 'b', 'a']);
-  assert.deepEqual(await keys('usuario_id=2&estado=pendiente'), ['d']);
+  assert.deepEqual(await keys(`usuario_id=${uno.id}`), ['e', 'b', 'a']);
+  assert.deepEqual(await keys(`usuario_id=${dos.id}&estado=pendiente`), ['d']);
+  assert.deepEqual(await keys(`usuario_id=${tres.id}`), ['f']);
 });
 
 test('fecha_desde and fecha_hasta are inclusive, with instants and with offsets', async () => {
@@ -87,19 +99,19 @@ test('an invalid filter value is a 400 on that parameter, all of them at once', 
 });
 
 test('pagination: page size, links that keep the filters, invalid pages', async () => {
-  const first = await ctx.api.get('/api/reservas/?usuario_id=1&page_size=2');
+  const first = await ctx.api.get(`/api/reservas/?usuario_id=${uno.id}&page_size=2`);
   assert.equal(first.body.count, 3);
   assert.equal(first.body.results.length, 2);
   assert.equal(first.body.previous, null);
   const next = new URL(first.body.next);
-  assert.equal(next.searchParams.get('usuario_id'), '1');
+  assert.equal(next.searchParams.get('usuario_id'), String(uno.id));
   assert.equal(next.searchParams.get('page'), '2');
   const second = await ctx.api.get(`${next.pathname}${next.search}`);
   assert.equal(second.body.results.length, 1);
   assert.equal(second.body.next, null);
   assert.equal(new URL(second.body.previous).searchParams.has('page'), false);
   for (const page of ['3', '0', 'abc']) {
-    const res = await ctx.api.get(`/api/reservas/?usuario_id=1&page_size=2&page=${page}`);
+    const res = await ctx.api.get(`/api/reservas/?usuario_id=${uno.id}&page_size=2&page=${page}`);
     assert.equal(res.status, 404);
     assert.deepEqual(res.body, { detail: 'Página inválida.' });
   }

@@ -1,6 +1,9 @@
+// CONTRACT §3 state machine (the only allowed transitions, 409 otherwise, edits only while pendiente
+// or confirmada, estado read-only, DELETE in any state) as the administrador, the CHECK constraints
+// behind it, and §5.3: without a token the action paths are a 401 before any 404 or 405.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { reservaEn, servicioReservas } from './setup.ts';
+import { reservaEn, servicioReservas, sinCredenciales } from './setup.ts';
 
 const ctx = servicioReservas('reservas_estados');
 
@@ -35,19 +38,30 @@ describe('transition table', () => {
     }
   }
 
-  test('actions on a missing reservation are 404, with or without the trailing slash', async () => {
+  test('actions on a missing reservation are 404, with or without the trailing slash; 401 without a token', async () => {
     for (const accion of Object.keys(PERMITIDAS)) {
-      assert.equal((await ctx.api.post(`/api/reservas/999999/${accion}/`)).status, 404);
-      assert.equal((await ctx.api.post(`/api/reservas/999999/${accion}`)).status, 404);
-      assert.equal((await ctx.api.post(`/api/reservas/abc/${accion}/`)).status, 404);
+      for (const path of [
+        `/api/reservas/999999/${accion}/`,
+        `/api/reservas/999999/${accion}`,
+        `/api/reservas/abc/${accion}/`,
+      ]) {
+        assert.equal((await ctx.api.post(path)).status, 404, path);
+        sinCredenciales(await ctx.anon.post(path), path);
+      }
     }
   });
 
-  test('actions answer only POST (405 with Allow)', async () => {
+  test('actions answer only POST (405 with Allow), after authentication', async () => {
     const reserva = await reservaEn(ctx.api, 'pendiente');
     const res = await ctx.api.get(`/api/reservas/${reserva.id}/confirmar/`);
     assert.equal(res.status, 405);
     assert.match(res.headers.get('allow') ?? '', /POST/);
+    sinCredenciales(await ctx.anon.get(`/api/reservas/${reserva.id}/confirmar/`), 'GET confirmar');
+    sinCredenciales(await ctx.anon.get('/api/reservas/abc/confirmar/'), 'GET confirmar of abc');
+    // Nor does an anonymous POST move the reservation.
+    sinCredenciales(await ctx.anon.post(`/api/reservas/${reserva.id}/confirmar/`), 'POST confirmar');
+    const stored = await ctx.db.query('SELECT estado FROM reservas_reserva WHERE id = $1', [reserva.id]);
+    assert.equal(stored.rows[0]?.estado, 'pendiente');
   });
 });
 
@@ -58,7 +72,7 @@ describe('edits by state', () => {
       test(`${method} while ${estado} → ${editable ? 200 : 409}`, async () => {
         const reserva = await reservaEn(ctx.api, estado);
         const cambio = {
-          usuario_id: 7,
+          usuario_id: reserva.usuario_id,
           fecha_reserva: reserva.fecha_reserva,
           numero_personas: 9,
           notas: 'cambio',
@@ -100,6 +114,7 @@ describe('edits by state', () => {
       assert.equal(stored.rowCount, 0);
     }
     assert.equal((await ctx.api.delete('/api/reservas/999999/')).status, 404);
+    sinCredenciales(await ctx.anon.delete('/api/reservas/999999/'), 'DELETE 999999');
   });
 });
 

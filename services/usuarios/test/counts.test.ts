@@ -1,13 +1,16 @@
 // The list `count` comes from a counter table kept by triggers (migration 0002), not from COUNT(*):
 // these tests hold it to COUNT(*) in SQL after every kind of write, including writes that bypass
-// the API (bulk SQL, multi-row updates, TRUNCATE) and concurrent ones.
+// the API (bulk SQL, multi-row updates, TRUNCATE) and concurrent ones. Searches (CONTRACT §2) are
+// counted insensitive to case and accents, every word matching; the reference folds them in SQL.
+// The suite starts with the bootstrap administrador in the table; after the TRUNCATE its token still
+// works, as access tokens are not checked against the database (§5.2).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { nuevoUsuario, type Suite, startUsuarios } from './support.ts';
 
 let suite: Suite;
 before(async () => {
-  suite = await startUsuarios('usuarios_conteo');
+  suite = await startUsuarios('usuarios_counts');
 });
 after(() => suite?.close());
 
@@ -23,7 +26,15 @@ const FILTROS = [
   'search=ana',
   'search=zzz',
   'activo=true&search=perez',
+  'search=PÉREZ',
+  'search=ANA%20pérez',
+  'search=perez,zzz',
+  'tipo_usuario=cliente&search=Jose',
 ];
+
+/** The search expression folded as the contract says: no accents, lower case. */
+const plegar = (sqlText: string) =>
+  `lower(regexp_replace(normalize(${sqlText}, NFD), '[\\u0300-\\u036f]', '', 'g'))`;
 
 async function todoCuadra(): Promise<void> {
   for (const query of FILTROS) {
@@ -34,10 +45,15 @@ async function todoCuadra(): Promise<void> {
     const values: unknown[] = [];
     if (params.has('activo')) conds.push(`activo = $${values.push(params.get('activo') === 'true')}`);
     if (params.has('tipo_usuario')) conds.push(`tipo_usuario = $${values.push(params.get('tipo_usuario'))}`);
-    if (params.has('search'))
+    // Every word must match (DRF's SearchFilter); the test words hold no LIKE wildcard.
+    for (const term of params
+      .get('search')
+      ?.split(/[\s,]+/)
+      .filter(Boolean) ?? []) {
       conds.push(
-        `lower(nombre || ' ' || apellido || ' ' || email) LIKE $${values.push(`%${params.get('search')}%`)}`,
+        `${plegar(`nombre || ' ' || apellido || ' ' || email`)} LIKE '%' || ${plegar(`$${values.push(term)}::text`)} || '%'`,
       );
+    }
     const { rows } = await suite.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM usuarios_usuario ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''}`,
       values,
@@ -53,18 +69,27 @@ async function todoCuadra(): Promise<void> {
   assert.deepEqual(rows, []);
 }
 
-test('an empty table counts zero', async () => {
+test('a table with only the administrador counts one', async () => {
+  assert.equal((await suite.api.get('/api/usuarios/')).body.count, 1);
   await todoCuadra();
 });
 
 test('creations, type changes, deactivation, reactivation and soft delete', async () => {
   const ids: number[] = [];
-  for (const tipo of ['cliente', 'empleado', 'administrador', 'cliente', 'empleado']) {
-    const res = await suite.api.post('/api/usuarios/', nuevoUsuario({ tipo_usuario: tipo, nombre: 'Ana' }));
+  for (const [tipo, nombre] of [
+    ['cliente', 'Ana'],
+    ['empleado', 'Ana'],
+    ['administrador', 'Ana'],
+    ['cliente', 'José'],
+    ['empleado', 'JOSÉ'],
+  ]) {
+    const res = await suite.api.post('/api/usuarios/', nuevoUsuario({ tipo_usuario: tipo, nombre }));
     assert.equal(res.status, 201, res.text);
     ids.push(res.body.id);
   }
   await todoCuadra();
+  // The folded search finds both spellings: the oracle above is not comparing two zeros.
+  assert.equal((await suite.api.get('/api/usuarios/?search=jose')).body.count, 2);
   assert.equal(
     (await suite.api.patch(`/api/usuarios/${ids[0]}/`, { tipo_usuario: 'administrador' })).status,
     200,
@@ -91,8 +116,9 @@ test('writes that bypass the API: bulk insert, multi-row update, delete, truncat
   await todoCuadra();
   await suite.db.query(`DELETE FROM usuarios_usuario WHERE id % 4 = 0`);
   await todoCuadra();
-  await suite.db.query('TRUNCATE usuarios_usuario');
+  await suite.db.query('TRUNCATE usuarios_usuario CASCADE');
   await todoCuadra();
+  assert.equal((await suite.api.get('/api/usuarios/')).body.count, 0);
 });
 
 test('concurrent creations and state changes keep the counts exact', async () => {

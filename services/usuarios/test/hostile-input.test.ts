@@ -1,8 +1,10 @@
 // Inputs found by a hostile review: each once gave a 500, a wrong status or silently altered data.
+// CONTRACT §1 (hosts, forwarded headers, bodies, ids, 503) and §5.3 (a 401 comes first, whatever the
+// path's id; the requests that prove the old rules carry the administrador's token).
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { nuevoUsuario, type Suite, startUsuarios } from './support.ts';
+import { nuevoUsuario, PASSWORD, type Suite, startUsuarios } from './support.ts';
 
 let s: Suite;
 let restricted: Suite;
@@ -22,6 +24,9 @@ after(async () => {
   await s?.close();
   await restricted?.close();
 });
+
+/** The administrador's Authorization header in `suite`, for raw requests. */
+const bearer = (suite: Suite) => ({ authorization: `Bearer ${suite.api.token}` });
 
 /** A raw HTTP/1.x request, for headers fetch would refuse to send (or add). */
 function raw(
@@ -53,6 +58,7 @@ describe('hosts and forwarded headers in pagination links', () => {
   test('a list-shaped X-Forwarded-Host uses its first entry; a garbage one is a 400, never a 500', async () => {
     const host = new URL(s.url).host;
     const listed = await raw(s.url, '/api/usuarios/?page_size=1', {
+      ...bearer(s),
       host,
       'x-forwarded-host': 'a.example.com, b.example.com',
     });
@@ -63,7 +69,7 @@ describe('hosts and forwarded headers in pagination links', () => {
       { host: 'a b' },
       { host: 'evil.com#.example.com' },
     ]) {
-      const res = await raw(s.url, '/api/usuarios/?page_size=1', headers);
+      const res = await raw(s.url, '/api/usuarios/?page_size=1', { ...bearer(s), ...headers });
       assert.equal(res.status, 400, JSON.stringify(headers));
       assert.equal(typeof res.body.detail, 'string');
     }
@@ -78,6 +84,7 @@ describe('hosts and forwarded headers in pagination links', () => {
       ['https, http', 'https:'],
     ]) {
       const res = await raw(s.url, '/api/usuarios/?page_size=1', {
+        ...bearer(s),
         host,
         'x-forwarded-proto': proto as string,
       });
@@ -87,7 +94,10 @@ describe('hosts and forwarded headers in pagination links', () => {
   });
 
   test('ALLOWED_HOSTS applies to X-Forwarded-Host and to malformed hosts', async () => {
-    const ok = await raw(restricted.url, '/api/usuarios/?page_size=1', { host: 'api.test' });
+    const ok = await raw(restricted.url, '/api/usuarios/?page_size=1', {
+      ...bearer(restricted),
+      host: 'api.test',
+    });
     assert.equal(ok.status, 200);
     assert.equal(new URL(ok.body.next).host, 'api.test');
     for (const headers of <Record<string, string>[]>[
@@ -97,21 +107,38 @@ describe('hosts and forwarded headers in pagination links', () => {
       { host: 'evil.com?.example.com' },
     ]) {
       assert.equal(
-        (await raw(restricted.url, '/api/usuarios/', headers)).status,
+        (await raw(restricted.url, '/api/usuarios/', { ...bearer(restricted), ...headers })).status,
         400,
         JSON.stringify(headers),
       );
     }
-    assert.equal((await raw(restricted.url, '/api/usuarios/', { host: 'API.Example.com' })).status, 200);
+    const mixedCase = await raw(restricted.url, '/api/usuarios/', {
+      ...bearer(restricted),
+      host: 'API.Example.com',
+    });
+    assert.equal(mixedCase.status, 200);
   });
 });
 
 describe('paths the router cannot read', () => {
+  const paths = ['/api/usuarios/%ZZ/', `/api/usuarios/${'1'.repeat(150)}/`, '/api/usuarios/%ZZ/activar/'];
+
   test('bad percent-encoding and over-long ids are 404 in DRF shape', async () => {
-    for (const path of ['/api/usuarios/%ZZ/', `/api/usuarios/${'1'.repeat(150)}/`]) {
-      const res = await s.api.get(path);
+    for (const path of paths) {
+      const res = await (path.endsWith('activar/') ? s.api.post(path) : s.api.get(path));
       assert.equal(res.status, 404, path);
       assert.deepEqual(res.body, { detail: 'No encontrado.' });
+    }
+  });
+
+  test('without a token they are the 401 of any path a protected route serves', async () => {
+    for (const path of paths) {
+      const res = await (path.endsWith('activar/') ? s.anon.post(path) : s.anon.get(path));
+      assert.deepEqual(
+        [res.status, res.body],
+        [401, { detail: 'Las credenciales de autenticación no se proveyeron.' }],
+        path,
+      );
     }
   });
 });
@@ -119,7 +146,7 @@ describe('paths the router cannot read', () => {
 describe('bodies', () => {
   test('invalid UTF-8 is a 400, not stored as U+FFFD', async () => {
     const body = Buffer.concat([
-      Buffer.from('{"email":"lat@example.com","nombre":"Jos'),
+      Buffer.from(`{"email":"lat@example.com","password":"${PASSWORD}","nombre":"Jos`),
       Buffer.from([0xe9]),
       Buffer.from('","apellido":"B"}'),
     ]);
@@ -135,7 +162,7 @@ describe('bodies', () => {
 
   test('a lone surrogate is a 400 on its field', async () => {
     const res = await s.api.request('POST', '/api/usuarios/', {
-      body: '{"email":"sur@example.com","nombre":"\\ud800","apellido":"B"}',
+      body: `{"email":"sur@example.com","nombre":"\\ud800","apellido":"B","password":"${PASSWORD}"}`,
       headers: { 'content-type': 'application/json' },
     });
     assert.equal(res.status, 400);
@@ -169,7 +196,7 @@ describe('bodies', () => {
     const untyped = await raw(
       s.url,
       '/api/usuarios/',
-      { host: url.host, 'content-length': '2' },
+      { ...bearer(s), host: url.host, 'content-length': '2' },
       { method: 'POST', body: Buffer.from('{}') },
     );
     assert.equal(untyped.status, 415);
@@ -209,15 +236,29 @@ test('a database that refuses the credentials is a 503 with Retry-After, not a 5
   url.username = 'no_such_role_servicios';
   const { buildApp } = await import('../src/app.ts');
   const { loadConfig } = await import('@servicios/platform');
+  // The suite's signing key: the administrador's token is valid here too, as on any instance of one
+  // deployment (access tokens are verified without the database, so the request reaches it).
+  const privateKeyPem = s.service.config.identity.privateKeyPem;
+  assert.ok(privateKeyPem);
   const app = await buildApp({
-    config: loadConfig({ DATABASE_URL: url.toString() }, { service: 'servicio-usuarios' }),
+    config: loadConfig(
+      { DATABASE_URL: url.toString(), JWT_PRIVATE_KEY: privateKeyPem },
+      { service: 'servicio-usuarios' },
+    ),
     logger: false,
   });
   try {
-    for (const path of ['/api/usuarios/', '/api/usuarios/1/', '/readyz']) {
-      const res = await app.inject({ method: 'GET', url: path });
-      assert.equal(res.statusCode, 503, path);
+    for (const [method, path, payload] of [
+      ['GET', '/api/usuarios/'],
+      ['GET', '/api/usuarios/1/'],
+      ['GET', '/readyz'],
+      ['POST', '/api/token/', { email: 'alguien@example.com', password: PASSWORD }],
+      ['POST', '/api/usuarios/', nuevoUsuario()],
+    ] as const) {
+      const res = await app.inject({ method, url: path, payload, headers: bearer(s) });
+      assert.equal(res.statusCode, 503, `${method} ${path}: ${res.body}`);
       assert.ok(res.headers['retry-after'], path);
+      assert.deepEqual(Object.keys(res.json()), path === '/readyz' ? ['status', 'detail'] : ['detail'], path);
     }
   } finally {
     await app.close();

@@ -1,40 +1,33 @@
+// The shortest path through CONTRACT §2 and §5: a newcomer registers without a token, logs in, and
+// reads their own user back; the administrador reads the same representation; the table holds it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import {
-  client,
-  createTestDatabase,
-  type RunningService,
-  startService,
-  type TestDatabase,
-} from '@servicios/testing';
-import { buildApp, servicio } from '../src/app.ts';
+import { login } from '@servicios/testing';
+import { PASSWORD, type Suite, startUsuarios } from './support.ts';
 
-let db: TestDatabase;
-let service: RunningService;
-let api: ReturnType<typeof client>;
+let s: Suite;
 
 before(async () => {
-  db = await createTestDatabase('usuarios_smoke');
-  service = await startService(servicio, buildApp, { DATABASE_URL: db.url });
-  api = client(service.url);
+  s = await startUsuarios('usuarios_smoke');
 });
+after(() => s?.close());
 
-after(async () => {
-  await service?.close();
-  await db?.drop();
-});
-
-test('creates a user and reads it back over HTTP', async () => {
-  const created = await api.post('/api/usuarios/', {
+test('registers a user, logs it in and reads it back over HTTP', async () => {
+  const created = await s.anon.post('/api/usuarios/', {
     email: 'Smoke@Example.com',
     nombre: 'Ana',
     apellido: 'Pérez',
+    password: PASSWORD,
   });
-  assert.equal(created.status, 201);
+  assert.equal(created.status, 201, created.text);
   assert.equal(created.body.email, 'smoke@example.com');
-  const read = await api.get(`/api/usuarios/${created.body.id}/`);
+  const yo = s.anon.as((await login(s.anon, 'smoke@example.com', PASSWORD)).access);
+  const me = await yo.get('/api/usuarios/me/');
+  assert.equal(me.status, 200);
+  assert.deepEqual(me.body, created.body);
+  const read = await s.api.get(`/api/usuarios/${created.body.id}/`);
   assert.equal(read.status, 200);
   assert.deepEqual(read.body, created.body);
-  const stored = await db.query('SELECT email FROM usuarios_usuario WHERE id = $1', [created.body.id]);
+  const stored = await s.db.query('SELECT email FROM usuarios_usuario WHERE id = $1', [created.body.id]);
   assert.equal(stored.rows[0]?.email, 'smoke@example.com');
 });

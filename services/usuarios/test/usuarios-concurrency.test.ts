@@ -1,7 +1,9 @@
 // CONTRACT §2: e-mail uniqueness holds under concurrency, because the database's unique index on
-// lower(email) decides, and its verdict is the same 400 as for a sequential duplicate.
+// lower(email) decides, and its verdict is the same 400 as for a sequential duplicate. §5.1: the row
+// that wins holds the password its own request sent (the losers' hashing leaves nothing behind).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { login } from '@servicios/testing';
 import { nuevoUsuario, type Suite, startUsuarios } from './support.ts';
 
 let s: Suite;
@@ -25,8 +27,12 @@ test('ten concurrent creations of one e-mail: one 201, nine 400 "Email ya existe
   for (const round of [1, 2, 3]) {
     const email = `carrera${round}@example.com`;
     const variants = Array.from({ length: 10 }, (_, i) => (i % 2 ? email.toUpperCase() : email));
+    // Each racer has its own password: only the winner's may log in afterwards.
+    const passwords = variants.map((_, i) => `Carrera-${round}-clave-${i}`);
     const responses = await Promise.all(
-      variants.map((v, i) => s.api.post('/api/usuarios/', nuevoUsuario({ email: v, nombre: `N${i}` }))),
+      variants.map((v, i) =>
+        s.api.post('/api/usuarios/', nuevoUsuario({ email: v, nombre: `N${i}`, password: passwords[i] })),
+      ),
     );
     const statuses = responses.map((r) => r.status).sort();
     assert.deepEqual(statuses, [201, 400, 400, 400, 400, 400, 400, 400, 400, 400], `round ${round}`);
@@ -34,6 +40,9 @@ test('ten concurrent creations of one e-mail: one 201, nine 400 "Email ya existe
     const winner = responses.find((r) => r.status === 201)!;
     assert.equal(winner.body.email, email);
     assert.equal(await contar(email), 1);
+    const ganador = responses.indexOf(winner);
+    assert.equal(winner.body.nombre, `N${ganador}`);
+    await login(s.anon, email, passwords[ganador]!);
   }
 });
 

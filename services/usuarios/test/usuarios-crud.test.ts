@@ -1,8 +1,9 @@
 // CONTRACT §2: create, read, PUT, PATCH, soft DELETE, activar/desactivar, read-only fields and the
-// e-mail uniqueness rule, each checked over HTTP and, where it matters, in the table itself.
+// e-mail uniqueness rule, each checked over HTTP and, where it matters, in the table itself; §5.1: the
+// password is write-only and stored only as an argon2id hash. All calls are the administrador's.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { nuevoUsuario, type Suite, startUsuarios, UTC_Z } from './support.ts';
+import { nuevoUsuario, PASSWORD, type Suite, startUsuarios, UTC_Z } from './support.ts';
 
 let s: Suite;
 before(async () => {
@@ -31,8 +32,9 @@ describe('POST /api/usuarios/', () => {
       email: 'ana@example.com',
       nombre: 'Ana',
       apellido: 'Pérez',
+      password: PASSWORD,
     });
-    assert.equal(res.status, 201);
+    assert.equal(res.status, 201, res.text);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json; charset=utf-8$/);
     const u = res.body;
     assert.ok(Number.isInteger(u.id) && u.id > 0);
@@ -70,8 +72,8 @@ describe('POST /api/usuarios/', () => {
         nombre_completo: 'Otro Nombre',
         fecha_creacion: '2000-01-01T00:00:00Z',
         fecha_actualizacion: '2000-01-01T00:00:00Z',
-        password: 'secreto',
         es_admin: true,
+        is_superuser: true,
       }),
     );
     assert.equal(res.status, 201, res.text);
@@ -80,10 +82,56 @@ describe('POST /api/usuarios/', () => {
     assert.equal(res.body.nombre_completo, 'Ana Pérez');
     assert.notEqual(res.body.fecha_creacion.slice(0, 4), '2000');
     assert.notEqual(res.body.fecha_actualizacion.slice(0, 4), '2000');
-    assert.equal('password' in res.body, false);
     assert.equal('es_admin' in res.body, false);
+    assert.equal('is_superuser' in res.body, false);
     const { rows } = await s.db.query('SELECT count(*)::int AS n FROM usuarios_usuario WHERE id = 999999');
     assert.equal(rows[0]!.n, 0);
+  });
+
+  test('password is write-only: never answered, stored only as an argon2id hash', async () => {
+    const creado = await s.api.post('/api/usuarios/', nuevoUsuario());
+    assert.equal(creado.status, 201, creado.text);
+    const { id } = creado.body;
+    const leidos = [
+      await s.api.get(`/api/usuarios/${id}/`),
+      await s.api.patch(`/api/usuarios/${id}/`, { nombre: 'Eva' }),
+      await s.api.post(`/api/usuarios/${id}/desactivar/`),
+      await s.api.post(`/api/usuarios/${id}/activar/`),
+      await s.api.get(`/api/usuarios/?search=${encodeURIComponent(creado.body.email)}`),
+    ];
+    for (const res of leidos) assert.equal(res.status, 200, res.text);
+    for (const res of [creado, ...leidos]) {
+      assert.doesNotMatch(res.text, /password/i);
+      assert.equal(res.text.includes(PASSWORD), false);
+      assert.doesNotMatch(res.text, /\$argon2/);
+    }
+    const { rows } = await s.db.query<{ password: string }>(
+      'SELECT password FROM usuarios_usuario WHERE id = $1',
+      [id],
+    );
+    assert.match(rows[0]!.password, /^\$argon2id\$/);
+    assert.equal(rows[0]!.password.includes(PASSWORD), false);
+  });
+
+  test('PUT and PATCH ignore password: the stored hash stays and the old password still logs in', async () => {
+    const u = await s.usuario();
+    const antes = await s.db.query('SELECT password FROM usuarios_usuario WHERE id = $1', [u.id]);
+    const otra = 'Otra-clave-larga-2026';
+    const patch = await s.api.patch(`/api/usuarios/${u.id}/`, { password: otra });
+    assert.equal(patch.status, 200, patch.text);
+    const put = await s.api.put(`/api/usuarios/${u.id}/`, {
+      email: u.email,
+      nombre: 'Ana',
+      apellido: 'Pérez',
+      password: otra,
+    });
+    assert.equal(put.status, 200, put.text);
+    const despues = await s.db.query('SELECT password FROM usuarios_usuario WHERE id = $1', [u.id]);
+    assert.equal(despues.rows[0]!.password, antes.rows[0]!.password);
+    const viejo = await s.anon.post('/api/token/', { email: u.email, password: u.password });
+    assert.equal(viejo.status, 200, viejo.text);
+    const nuevo = await s.anon.post('/api/token/', { email: u.email, password: otra });
+    assert.equal(nuevo.status, 401, nuevo.text);
   });
 
   test('a duplicate e-mail in any case is 400 {"email": ["Email ya existe"]}', async () => {

@@ -1,13 +1,14 @@
-// CONTRACT §2 GET /api/usuarios/: filters, search, ordering and the default order. The database
-// holds exactly the rows inserted in `before`, so every expected list is known in full.
+// CONTRACT §2 GET /api/usuarios/: filters, search (case- and accent-insensitive, every word must
+// match), ordering and the default order. The database holds exactly the bootstrap administrador
+// (§5.6, created first) and the rows inserted in `before`, so every expected list is known in full.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Suite, startUsuarios } from './support.ts';
+import { ADMIN, nuevoUsuario, type Suite, startUsuarios } from './support.ts';
 
 let s: Suite;
 
-// Created in this order: the default order lists them reversed. Values are ASCII and of one case
-// where they are sorted, so the expected order does not depend on the database collation.
+// Created in this order, after the administrador: the default order lists them reversed. Values are
+// ASCII and of one case where they are sorted, so the expected order does not depend on the collation.
 const FILAS = [
   { email: 'carla@example.com', nombre: 'carla', apellido: 'mora', tipo_usuario: 'cliente' },
   { email: 'alba@example.org', nombre: 'alba', apellido: 'zuloaga', tipo_usuario: 'empleado' },
@@ -15,13 +16,15 @@ const FILAS = [
   { email: 'bruno@example.net', nombre: 'bruno', apellido: 'ortiz', tipo_usuario: 'cliente' },
   { email: 'elena@example.com', nombre: 'Elena María', apellido: 'GARCÍA', tipo_usuario: 'empleado' },
   { email: 'pct@example.com', nombre: 'cien%real', apellido: 'guion_bajo', tipo_usuario: 'cliente' },
+  // Accents only in nombre and apellido (not in the e-mail), so that a match proves accent folding.
+  { email: 'jl@example.org', nombre: 'José Luis', apellido: 'Pérez', tipo_usuario: 'cliente' },
 ];
 const INACTIVOS = new Set(['bruno@example.net', 'dario@example.com']);
 
 before(async () => {
   s = await startUsuarios('usuarios_list');
   for (const fila of FILAS) {
-    const res = await s.api.post('/api/usuarios/', fila);
+    const res = await s.api.post('/api/usuarios/', nuevoUsuario(fila));
     assert.equal(res.status, 201, res.text);
     if (INACTIVOS.has(fila.email)) await s.api.post(`/api/usuarios/${res.body.id}/desactivar/`);
   }
@@ -35,7 +38,7 @@ async function emails(query: string): Promise<string[]> {
   return res.body.results.map((u: { email: string }) => u.email);
 }
 
-const todos = FILAS.map((f) => f.email);
+const todos = [ADMIN.email, ...FILAS.map((f) => f.email)];
 
 test('default order is newest first', async () => {
   assert.deepEqual(await emails(''), [...todos].reverse());
@@ -65,8 +68,9 @@ describe('filters', () => {
 
   test('tipo_usuario', async () => {
     assert.deepEqual(await emails('?tipo_usuario=empleado'), ['elena@example.com', 'alba@example.org']);
-    assert.deepEqual(await emails('?tipo_usuario=administrador'), ['dario@example.com']);
+    assert.deepEqual(await emails('?tipo_usuario=administrador'), ['dario@example.com', ADMIN.email]);
     assert.deepEqual(await emails('?tipo_usuario=cliente&activo=true'), [
+      'jl@example.org',
       'pct@example.com',
       'carla@example.com',
     ]);
@@ -101,15 +105,45 @@ describe('search', () => {
     assert.deepEqual(await emails('?search=maría'), ['elena@example.com']);
   });
 
+  test('accent-insensitive: a letter without its accent finds it, in any case', async () => {
+    for (const term of ['jose', 'JOSE', 'José', 'JOSÉ', 'perez', 'PEREZ', 'pérez', 'PéReZ', 'luis']) {
+      assert.deepEqual(await emails(`?search=${encodeURIComponent(term)}`), ['jl@example.org'], term);
+    }
+    for (const term of ['garcia', 'GARCIA', 'maria', 'MARIA', 'elena maria garcia']) {
+      assert.deepEqual(await emails(`?search=${encodeURIComponent(term)}`), ['elena@example.com'], term);
+    }
+  });
+
+  test('an accent in the search text also finds the plain letter', async () => {
+    assert.deepEqual(await emails(`?search=${encodeURIComponent('dário')}`), ['dario@example.com']);
+    assert.deepEqual(await emails(`?search=${encodeURIComponent('ÓRTIZ')}`), ['bruno@example.net']);
+    assert.deepEqual(await emails(`?search=${encodeURIComponent('élena')}`), ['elena@example.com']);
+  });
+
+  test('an accent written as a combining mark (NFD) matches the precomposed letter', async () => {
+    const nfd = 'Jose\u0301 Pe\u0301rez';
+    assert.notEqual(nfd, nfd.normalize('NFC'));
+    assert.deepEqual(await emails(`?search=${encodeURIComponent(nfd)}`), ['jl@example.org']);
+  });
+
   test('several terms must all match, in any field', async () => {
     assert.deepEqual(await emails('?search=carla%20mora'), ['carla@example.com']);
     assert.deepEqual(await emails('?search=mora,carla'), ['carla@example.com']);
     assert.deepEqual(await emails('?search=carla%20ortiz'), []);
+    // Each word folded on its own: case and accents mixed freely, still all words must match.
+    assert.deepEqual(await emails(`?search=${encodeURIComponent('JOSE pérez')}`), ['jl@example.org']);
+    assert.deepEqual(await emails(`?search=${encodeURIComponent('PEREZ,luís')}`), ['jl@example.org']);
+    assert.deepEqual(await emails(`?search=${encodeURIComponent('garcia MARÍA elena')}`), [
+      'elena@example.com',
+    ]);
+    assert.deepEqual(await emails(`?search=${encodeURIComponent('jose garcia')}`), []);
+    assert.deepEqual(await emails(`?search=${encodeURIComponent('pérez example.com')}`), []);
     assert.deepEqual(await emails('?search=example.com%20a'), [
       'pct@example.com',
       'elena@example.com',
       'dario@example.com',
       'carla@example.com',
+      ADMIN.email,
     ]);
   });
 
@@ -127,7 +161,7 @@ describe('search', () => {
       await emails(`?search=${encodeURIComponent("a'); DROP TABLE usuarios_usuario;--")}`),
       [],
     );
-    assert.equal((await emails('')).length, FILAS.length);
+    assert.equal((await emails('')).length, todos.length);
   });
 
   test('combines with the other filters and the count', async () => {

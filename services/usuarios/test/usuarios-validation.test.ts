@@ -1,5 +1,6 @@
 // CONTRACT §1 "validation errors" and "strings", §2 field rules: every rule has an accepted and a
-// refused case, and refusals are 400 with one list of messages per offending field.
+// refused case, and refusals are 400 with one list of messages per offending field. §5.1: password is
+// one more required field, validated with the others and never echoed in an error.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { nuevoUsuario, type Suite, startUsuarios } from './support.ts';
@@ -35,26 +36,31 @@ describe('all offending fields at once', () => {
       email: ['Este campo es requerido.'],
       nombre: ['Este campo es requerido.'],
       apellido: ['Este campo es requerido.'],
+      password: ['Este campo es requerido.'],
     });
   });
 
-  test('five bad fields give five keys', async () => {
+  test('six bad fields give six keys, and the refused password is not echoed', async () => {
+    const password = '1234567';
     const res = await s.api.post('/api/usuarios/', {
       email: 'no-es-un-correo',
       nombre: '  ',
       apellido: 'x'.repeat(151),
       telefono: 'llámame',
       tipo_usuario: 'jefe',
+      password,
     });
     assert.equal(res.status, 400);
     assert.deepEqual(Object.keys(res.body).sort(), [
       'apellido',
       'email',
       'nombre',
+      'password',
       'telefono',
       'tipo_usuario',
     ]);
     for (const messages of Object.values(res.body)) assert.ok(Array.isArray(messages) && messages.length > 0);
+    assert.equal(res.text.includes(password), false);
     const { rows } = await s.db.query(
       `SELECT count(*)::int AS n FROM usuarios_usuario WHERE email = 'no-es-un-correo'`,
     );

@@ -1,12 +1,22 @@
-import { type Db, type OrderTerm, orderBy, pageWhere, splitCount } from '@servicios/platform';
-import { and, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm';
-import { conteoPorDia, conteoTotal, type Estado, type NuevaReserva, reservas } from './schema.js';
+import { type Db, type OrderTerm, orderBy, pageWhere, splitCount, withEvent } from '@servicios/platform';
+import { and, eq, gt, gte, inArray, lt, lte, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
+import {
+  conteoPorDia,
+  conteoTotal,
+  type Estado,
+  eventos,
+  type NuevaReserva,
+  recibidos,
+  reservas,
+} from './schema.js';
 
 export type OrdenReserva = 'fecha_reserva' | 'fecha_creacion' | 'numero_personas';
 
 export interface FiltroReservas {
   estado?: Estado;
   usuario_id?: number;
+  /** A cliente sees only its own reservations: the list is restricted to this holder, count included. */
+  titular?: number;
   fecha_desde?: Date;
   fecha_hasta?: Date;
   ordering?: OrderTerm<OrdenReserva>[];
@@ -18,6 +28,19 @@ export const TRANSICIONES = {
   cancelar: { desde: ['pendiente', 'confirmada'], hacia: 'cancelada' },
   completar: { desde: ['confirmada'], hacia: 'completada' },
 } as const satisfies Record<string, { desde: readonly Estado[]; hacia: Estado }>;
+
+/** What happened to a reservation (CONTRACT §6): `servicios.reservas.v1.reserva.<evento>`. */
+export const EVENTOS_RESERVA = [
+  'creada',
+  'actualizada',
+  'confirmada',
+  'cancelada',
+  'completada',
+  'eliminada',
+] as const;
+export type EventoReserva = (typeof EVENTOS_RESERVA)[number];
+/** Why a reservation was cancelled: by its holder, by staff, or because the holder was deactivated. */
+export type Motivo = 'usuario' | 'personal' | 'usuario_desactivado';
 export type Accion = keyof typeof TRANSICIONES;
 
 /** Once cancelled or completed a reservation is history: its fields no longer change. */
@@ -40,10 +63,28 @@ function where(filtro: FiltroReservas): SQL | undefined {
   const conditions: SQL[] = [];
   if (filtro.estado) conditions.push(eq(reservas.estado, filtro.estado));
   if (filtro.usuario_id !== undefined) conditions.push(eq(reservas.usuario_id, filtro.usuario_id));
+  if (filtro.titular !== undefined) conditions.push(eq(reservas.usuario_id, filtro.titular));
   if (filtro.fecha_desde) conditions.push(gte(reservas.fecha_reserva, filtro.fecha_desde));
   if (filtro.fecha_hasta) conditions.push(lte(reservas.fecha_reserva, filtro.fecha_hasta));
   return conditions.length ? and(...conditions) : undefined;
 }
+
+/** A write and its event in one statement; the event's data is the reservation as the API shows it then. */
+function conEvento(
+  db: Db,
+  escritura: SQLWrapper,
+  evento: EventoReserva,
+  extra?: Record<string, string | SQL>,
+) {
+  return withEvent(db, eventos, escritura, columnas, {
+    tipo: `servicios.reservas.v1.reserva.${evento}`,
+    sujeto: 'reservas/',
+    extra,
+  });
+}
+
+const delTitular = (titular?: number) =>
+  titular === undefined ? undefined : eq(reservas.usuario_id, titular);
 
 const DIA_MS = 86_400_000;
 /** 9999-12-31, the last day a timestamptz parameter can name: a partial one is counted directly. */
@@ -75,7 +116,7 @@ export function repositorioReservas(db: Db) {
    */
   function consultaConteo(filtro: FiltroReservas) {
     const { estado, fecha_desde: desde, fecha_hasta: hasta } = filtro;
-    if (filtro.usuario_id !== undefined) {
+    if (filtro.usuario_id !== undefined || filtro.titular !== undefined) {
       return db.select({ n: sql<number>`count(*)::int` }).from(reservas).where(where(filtro));
     }
     if (!desde && !hasta) {
@@ -137,17 +178,24 @@ export function repositorioReservas(db: Db) {
     },
 
     async crear(datos: NuevaReserva) {
-      const [row] = await db.insert(reservas).values(datos).returning(columnas);
+      const [row] = await conEvento(db, db.insert(reservas).values(datos).returning(columnas), 'creada');
       return row;
     },
 
-    /** Changes the fields only while the reservation is editable, in one statement: no read-then-write race. */
-    async actualizarSiEditable(id: number, cambios: Partial<NuevaReserva>) {
-      const [row] = await db
-        .update(reservas)
-        .set({ ...cambios, fecha_actualizacion: sql`now()` })
-        .where(and(eq(reservas.id, id), inArray(reservas.estado, [...EDITABLES])))
-        .returning(columnas);
+    /**
+     * Changes the fields only while the reservation is editable (and, given `titular`, still held by
+     * them), in one statement: no read-then-write race.
+     */
+    async actualizarSiEditable(id: number, cambios: Partial<NuevaReserva>, titular?: number) {
+      const [row] = await conEvento(
+        db,
+        db
+          .update(reservas)
+          .set({ ...cambios, fecha_actualizacion: sql`now()` })
+          .where(and(eq(reservas.id, id), inArray(reservas.estado, [...EDITABLES]), delTitular(titular)))
+          .returning(columnas),
+        'actualizada',
+      );
       return row;
     },
 
@@ -156,19 +204,73 @@ export function repositorioReservas(db: Db) {
      * result (PostgreSQL re-checks the WHERE clause on the updated row), so the answers and the
      * stored state always agree with some serial order.
      */
-    async transicion(id: number, accion: Accion) {
+    async transicion(id: number, accion: Accion, quien: { id: number; titular?: number }) {
       const { desde, hacia } = TRANSICIONES[accion];
-      const [row] = await db
-        .update(reservas)
-        .set({ estado: hacia, fecha_actualizacion: sql`now()` })
-        .where(and(eq(reservas.id, id), inArray(reservas.estado, [...desde])))
-        .returning(columnas);
+      // A cancellation says who made it: the holder, or staff on someone else's reservation.
+      const motivo =
+        accion === 'cancelar'
+          ? { motivo: sql`CASE WHEN fila.usuario_id = ${quien.id} THEN 'usuario' ELSE 'personal' END` }
+          : undefined;
+      const [row] = await conEvento(
+        db,
+        db
+          .update(reservas)
+          .set({ estado: hacia, fecha_actualizacion: sql`now()` })
+          .where(and(eq(reservas.id, id), inArray(reservas.estado, [...desde]), delTitular(quien.titular)))
+          .returning(columnas),
+        hacia,
+        motivo,
+      );
       return row;
     },
 
     async eliminar(id: number): Promise<boolean> {
-      const rows = await db.delete(reservas).where(eq(reservas.id, id)).returning({ id: reservas.id });
+      const rows = await conEvento(
+        db,
+        db.delete(reservas).where(eq(reservas.id, id)).returning(columnas),
+        'eliminada',
+      );
       return rows.length > 0;
+    },
+
+    /**
+     * `usuario.desactivado` (CONTRACT §6), in one transaction: the event's id is recorded (a
+     * redelivery finds it and changes nothing) and every pendiente or confirmada reservation of the
+     * user after the deactivation's instant is cancelled, each with its `reserva.cancelada` event.
+     * Answers how many were cancelled, or undefined for a duplicate.
+     */
+    async cancelarPorDesactivacion(evento: { id: string; usuarioId: number; desde: Date }) {
+      return db.transaction(async (trx) => {
+        const tx = trx as unknown as Db;
+        const nuevo = await tx
+          .insert(recibidos)
+          .values({ ce_id: evento.id })
+          .onConflictDoNothing()
+          .returning();
+        if (nuevo.length === 0) return undefined;
+        const canceladas = await conEvento(
+          tx,
+          tx
+            .update(reservas)
+            .set({ estado: 'cancelada', fecha_actualizacion: sql`now()` })
+            .where(
+              and(
+                eq(reservas.usuario_id, evento.usuarioId),
+                inArray(reservas.estado, [...TRANSICIONES.cancelar.desde]),
+                gt(reservas.fecha_reserva, evento.desde),
+              ),
+            )
+            .returning(columnas),
+          'cancelada',
+          { motivo: 'usuario_desactivado' satisfies Motivo },
+        );
+        return canceladas.length;
+      });
+    },
+
+    /** Processed event ids older than 8 days: no redelivery can come that late. */
+    async olvidarRecibidos(): Promise<void> {
+      await db.delete(recibidos).where(lt(recibidos.recibido, sql`now() - interval '8 days'`));
     },
   };
 }

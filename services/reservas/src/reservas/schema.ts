@@ -1,3 +1,4 @@
+import { outboxTable } from '@servicios/platform';
 import { sql } from 'drizzle-orm';
 import {
   bigint,
@@ -9,6 +10,7 @@ import {
   pgTable,
   primaryKey,
   smallint,
+  text,
   timestamp,
   varchar,
 } from 'drizzle-orm/pg-core';
@@ -77,6 +79,22 @@ export const conteoTotal = pgTable(
     n: bigint('n', { mode: 'number' }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.estado, t.slot] })],
+);
+
+/** The events of this service, written with each change and published by the relay (CONTRACT §6). */
+export const eventos = outboxTable('reservas_outbox');
+
+/**
+ * The `ce-id`s of the events already processed, so that a redelivery changes nothing (delivery is at
+ * least once). Kept 8 days, past Pub/Sub's 7 days of retention: the table stays bounded.
+ */
+export const recibidos = pgTable(
+  'reservas_evento_recibido',
+  {
+    ce_id: text('ce_id').primaryKey(),
+    recibido: timestamp('recibido', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('reservas_evento_recibido_idx').on(t.recibido)],
 );
 
 export type Reserva = typeof reservas.$inferSelect;

@@ -1,3 +1,4 @@
+import { outboxTable, TIPOS_USUARIO, type TipoUsuario } from '@servicios/platform';
 import { sql } from 'drizzle-orm';
 import {
   bigint,
@@ -13,11 +14,15 @@ import {
   varchar,
 } from 'drizzle-orm/pg-core';
 
-export const TIPOS_USUARIO = ['cliente', 'empleado', 'administrador'] as const;
-export type TipoUsuario = (typeof TIPOS_USUARIO)[number];
+export { TIPOS_USUARIO, type TipoUsuario };
 
-/** Searched by `?search=`: one trigram-indexed expression instead of three ILIKE scans. */
-export const busqueda = sql`lower(nombre || ' ' || apellido || ' ' || email)`;
+/**
+ * Searched by `?search=`: one trigram-indexed expression instead of three ILIKE scans, without case
+ * and without accents (`jose` finds `José`): decomposed (NFD), combining marks removed, lower-cased.
+ * Built-in immutable functions only, so it needs no extension (PGlite and Cloud SQL alike); `sinAcentos`
+ * in repository.ts does the same to the search terms.
+ */
+export const busqueda = sql`lower(regexp_replace(normalize(nombre || ' ' || apellido || ' ' || email, NFD), '[\\u0300-\\u036f]', '', 'g'))`;
 
 // Django's `app_model` table naming, so the data of the old design can stay where it is.
 export const usuarios = pgTable(
@@ -30,6 +35,9 @@ export const usuarios = pgTable(
     telefono: varchar('telefono', { length: 20 }).notNull().default(''),
     tipo_usuario: varchar('tipo_usuario', { length: 20 }).$type<TipoUsuario>().notNull().default('cliente'),
     activo: boolean('activo').notNull().default(true),
+    // Django's field: the encoded argon2id hash (never the password). '' for rows from before passwords
+    // existed: no password verifies against it.
+    password: varchar('password', { length: 128 }).notNull().default(''),
     fecha_creacion: timestamp('fecha_creacion', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     fecha_actualizacion: timestamp('fecha_actualizacion', { withTimezone: true, mode: 'date' })
       .notNull()
@@ -67,6 +75,9 @@ export const conteoUsuarios = pgTable(
   },
   (t) => [primaryKey({ columns: [t.activo, t.tipo_usuario, t.slot] })],
 );
+
+/** The events of this service, written with each change and published by the relay (CONTRACT §6). */
+export const eventos = outboxTable('usuarios_outbox');
 
 export type Usuario = typeof usuarios.$inferSelect;
 export type NuevoUsuario = typeof usuarios.$inferInsert;
