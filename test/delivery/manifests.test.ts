@@ -10,8 +10,26 @@ import YAML from 'yaml';
 import { ROOT, type ServiceInfo, services } from './support.ts';
 
 const PROJECT = 'demo-project';
+const PROJECT_NUMBER = '123456789012';
 const SHA = 'abc1234';
-const SECRETS = 'DATABASE_USER=USER:latest,DATABASE_PASSWORD=PASSWORD:latest';
+const DATABASE_SECRETS = 'DATABASE_USER=USER:latest,DATABASE_PASSWORD=PASSWORD:latest';
+const USUARIOS_URL = `https://servicio-usuarios-${PROJECT_NUMBER}.us-central1.run.app`;
+
+/** What each service's migrations job and deployment read from Secret Manager (CONTRACT §4–5). */
+const SECRETS: Record<string, { job: string; deploy: string }> = {
+  'servicio-usuarios': {
+    job: `${DATABASE_SECRETS},ADMIN_PASSWORD=ADMIN_PASSWORD:latest`,
+    deploy: `${DATABASE_SECRETS},JWT_PRIVATE_KEY=JWT_PRIVATE_KEY:latest,JWT_PREVIOUS_PUBLIC_KEYS=JWT_PREVIOUS_PUBLIC_KEYS:latest`,
+  },
+  'servicio-reservas': { job: DATABASE_SECRETS, deploy: DATABASE_SECRETS },
+};
+const secretsOf = (service: ServiceInfo) => {
+  const secrets = SECRETS[service.pkg];
+  assert.ok(secrets, `manifests.test.ts has no secrets for ${service.pkg}: add them`);
+  return secrets;
+};
+/** Names that must only ever come from Secret Manager. */
+const SECRET_NAME = /PASSWORD|USER|SECRET|TOKEN|DATABASE_URL|PRIVATE_KEY/;
 
 interface Step {
   id?: string;
@@ -29,7 +47,12 @@ interface Pipeline {
 
 function loadPipeline(service: ServiceInfo): Pipeline {
   const doc = YAML.parse(readFileSync(path.join(service.path, 'cloudbuild.yaml'), 'utf8'));
-  const values: Record<string, string> = { ...doc.substitutions, PROJECT_ID: PROJECT, SHORT_SHA: SHA };
+  const values: Record<string, string> = {
+    ...doc.substitutions,
+    PROJECT_ID: PROJECT,
+    PROJECT_NUMBER,
+    SHORT_SHA: SHA,
+  };
   const resolve = (text: string): string => {
     let out = text;
     for (let i = 0; i < 5; i++) {
@@ -179,7 +202,7 @@ for (const service of all) {
       assert.equal(flag(job.args, '--args'), `services/${service.dir}/dist/migrate.js`);
       assert.ok(existsSync(path.join(service.path, 'src', 'migrate.ts')), 'the migrate command exists');
       assert.equal(flag(job.args, '--set-cloudsql-instances'), `${PROJECT}:us-central1:servicios-db`);
-      assert.equal(flag(job.args, '--set-secrets'), SECRETS);
+      assert.equal(flag(job.args, '--set-secrets'), secretsOf(service).job);
       const env = keyValues(flag(job.args, '--set-env-vars'));
       assert.equal(env.CLOUD_SQL_CONNECTION_NAME, `${PROJECT}:us-central1:servicios-db`);
       assert.equal(env.DATABASE_NAME, keyValues(flag(deploy.args, '--set-env-vars')).DATABASE_NAME);
@@ -204,7 +227,7 @@ for (const service of all) {
         `us-central1-docker.pkg.dev/${PROJECT}/servicios/${service.pkg}:${SHA}`,
       );
       assert.equal(flag(args, '--region'), 'us-central1');
-      assert.equal(flag(args, '--set-secrets'), SECRETS);
+      assert.equal(flag(args, '--set-secrets'), secretsOf(service).deploy);
       assert.equal(flag(args, '--add-cloudsql-instances'), `${PROJECT}:us-central1:servicios-db`);
       assert.equal(flag(args, '--service-account'), `servicios-runtime@${PROJECT}.iam.gserviceaccount.com`);
       const env = keyValues(flag(args, '--set-env-vars'));
@@ -212,6 +235,16 @@ for (const service of all) {
       assert.equal(env.DATABASE_NAME, 'servicios');
       assert.equal(env.ALLOWED_HOSTS, '.run.app');
       assert.equal(env.DATABASE_POOL_MAX, '2');
+      // CONTRACT §5.5: the client address is the entry that Google's front end appends.
+      assert.equal(env.TRUSTED_PROXY_HOPS, '1');
+      assert.equal(env.GOOGLE_CLOUD_PROJECT, PROJECT, 'events are published to this project');
+      assert.equal(env.PUBSUB_TOPIC, `${service.pkg.replace('servicio-', '')}-eventos`, 'and to its topic');
+      // Traces and metrics to Google's Telemetry (OTLP) API, a tenth of new traces, with the region
+      // Cloud Monitoring files the metrics under.
+      assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'https://telemetry.googleapis.com');
+      assert.equal(env.OTEL_TRACES_SAMPLER_ARG, '0.1');
+      assert.equal(env.OTEL_RESOURCE_ATTRIBUTES, 'cloud.platform=gcp_cloud_run,cloud.region=us-central1');
+      assert.equal(flag(args, '--no-cpu-throttling'), '', 'the outbox relay works between requests');
       assert.equal(flag(args, '--cpu'), '1');
       assert.equal(flag(args, '--memory'), '512Mi');
       assert.equal(flag(args, '--min-instances'), '0');
@@ -228,13 +261,35 @@ for (const service of all) {
       assert.equal(liveness['httpGet.port'], '8080');
     });
 
-    test('the deployed environment is one the service accepts: Cloud SQL socket, pool, hosts', () => {
-      const { deploy } = pipelineSteps(loadPipeline(service).steps);
+    test('the deployed environment is one the service accepts: Cloud SQL socket, pool, hosts, identity, events', () => {
+      const { deploy, job } = pipelineSteps(loadPipeline(service).steps);
       const env = keyValues(flag(deploy.args, '--set-env-vars'));
       const config = loadConfig(
         { ...env, DATABASE_USER: 'from-secret', DATABASE_PASSWORD: 'from-secret' },
         { service: service.pkg },
       );
+      assert.equal(config.trustedProxyHops, 1);
+      assert.equal(config.telemetry.sampleRatio, 0.1);
+      assert.equal(config.telemetry.resourceAttributes['cloud.region'], 'us-central1');
+      assert.equal(config.events.delivery, 'pubsub');
+      if (service.pkg === 'servicio-usuarios') {
+        // The signing key is required on PostgreSQL: it must come with every deployment.
+        assert.match(flag(deploy.args, '--set-secrets') ?? '', /\bJWT_PRIVATE_KEY=/);
+        const jobEnv = keyValues(flag(job.args, '--set-env-vars'));
+        assert.match(jobEnv.ADMIN_EMAIL ?? '', /@/, 'the first administrator is created by the job');
+        assert.match(flag(job.args, '--set-secrets') ?? '', /\bADMIN_PASSWORD=/);
+      } else {
+        assert.equal(config.identity.jwksUrl, `${USUARIOS_URL}/.well-known/jwks.json`);
+        assert.equal(config.usuariosUrl, USUARIOS_URL);
+        assert.match(
+          config.events.pushAudience ?? '',
+          /^https:\/\/servicio-reservas-.*\/api\/eventos\/pubsub\/$/,
+        );
+        assert.equal(
+          config.events.pushServiceAccount,
+          `servicios-pubsub-push@${PROJECT}.iam.gserviceaccount.com`,
+        );
+      }
       assert.equal(config.database.kind, 'postgres');
       if (config.database.kind !== 'postgres') return;
       assert.equal(config.database.connection.host, `/cloudsql/${PROJECT}:us-central1:servicios-db`);
@@ -251,7 +306,7 @@ for (const service of all) {
         const env = flag(step.args, '--set-env-vars');
         if (env === undefined) continue;
         for (const name of Object.keys(keyValues(env))) {
-          assert.doesNotMatch(name, /PASSWORD|USER|SECRET|TOKEN|DATABASE_URL/, `${name} must be a secret`);
+          assert.doesNotMatch(name, SECRET_NAME, `${name} must be a secret`);
         }
       }
     });
@@ -262,6 +317,7 @@ for (const service of all) {
     const load = () => {
       const text = readFileSync(file, 'utf8')
         .replaceAll('PROJECT_ID', PROJECT)
+        .replaceAll('PROJECT_NUMBER', PROJECT_NUMBER)
         .replaceAll('REGION', 'us-central1');
       return YAML.parse(text);
     };
@@ -284,6 +340,7 @@ for (const service of all) {
 
       assert.equal(container.image, `us-central1-docker.pkg.dev/${PROJECT}/servicios/${service.pkg}:latest`);
       assert.equal(annotations['autoscaling.knative.dev/minScale'], flag(args, '--min-instances'));
+      assert.equal(annotations['run.googleapis.com/cpu-throttling'], 'false', 'as --no-cpu-throttling');
       assert.equal(annotations['autoscaling.knative.dev/maxScale'], flag(args, '--max-instances'));
       assert.equal(
         annotations['run.googleapis.com/cloudsql-instances'],
@@ -325,7 +382,7 @@ for (const service of all) {
     test('holds no credential', () => {
       const doc = load();
       for (const entry of doc.spec.template.spec.containers[0].env) {
-        if (/PASSWORD|USER|SECRET|TOKEN|DATABASE_URL/.test(entry.name)) {
+        if (SECRET_NAME.test(entry.name)) {
           assert.ok(entry.valueFrom?.secretKeyRef, `${entry.name} must come from Secret Manager`);
           assert.ok(!('value' in entry), `${entry.name} has a literal value`);
         }
