@@ -21,6 +21,7 @@ import {
   resetPool,
 } from './database.ts';
 import { type DeactivationResult, measureDeactivation, skippedDeactivation } from './latency.ts';
+import { type Comparison, interleaved, otlpReceiver } from './overhead.ts';
 import { evaluateTargets } from './report.ts';
 import { APELLIDOS, BENCH_PASSWORD, BENCH_USERS, NOMBRES } from './seed.ts';
 import {
@@ -49,6 +50,14 @@ export const PRODUCTION_POOL_MAX = (() => {
   return database.kind === 'postgres' ? database.poolMax : Number.NaN;
 })();
 
+/** The trace sampling ratio the pipelines deploy with (_TRACE_SAMPLE_RATIO of cloudbuild.yaml). */
+export const PRODUCTION_SAMPLING_RATIO = (() => {
+  const pipeline = readFileSync(path.join(ROOT, 'services', 'usuarios', 'cloudbuild.yaml'), 'utf8');
+  const ratio = Number(/_TRACE_SAMPLE_RATIO: "([\d.]+)"/.exec(pipeline)?.[1]);
+  if (!(ratio > 0 && ratio <= 1)) throw new Error('cloudbuild.yaml states no _TRACE_SAMPLE_RATIO');
+  return ratio;
+})();
+
 export interface Scenario {
   name: string;
   service: ServiceName;
@@ -63,16 +72,19 @@ export interface Scenario {
   hashBound?: boolean;
   /** Concurrency regardless of BENCH_CONNECTIONS (the login target is stated for 32 clients). */
   connections?: number;
+  /** Issue 10's target rate, req/s, at the production defaults (none for the hash-bound ones). */
+  target?: number;
 }
 
 export const SCENARIOS: Scenario[] = [
-  { name: 'usuarios_get', service: 'usuarios', title: 'GET one usuario', kind: 'one' },
+  { name: 'usuarios_get', service: 'usuarios', title: 'GET one usuario', kind: 'one', target: 5000 },
   {
     name: 'usuarios_list',
     service: 'usuarios',
     title: 'GET /api/usuarios/ page 1',
     kind: 'list',
     path: '/api/usuarios/',
+    target: 2500,
   },
   {
     name: 'usuarios_deep',
@@ -80,6 +92,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'GET /api/usuarios/?page=5000',
     kind: 'list',
     path: '/api/usuarios/?page={deepPage}',
+    target: 1000,
   },
   {
     name: 'usuarios_search',
@@ -87,6 +100,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'GET /api/usuarios/?search=nombre apellido',
     kind: 'list',
     path: '/api/usuarios/?search=luis%20ortega',
+    target: 1500,
   },
   {
     name: 'usuarios_post',
@@ -103,14 +117,21 @@ export const SCENARIOS: Scenario[] = [
     hashBound: true,
     connections: 32,
   },
-  { name: 'usuarios_mix', service: 'usuarios', title: 'usuarios 90 % reads / 10 % PATCH', kind: 'mix' },
-  { name: 'reservas_get', service: 'reservas', title: 'GET one reserva', kind: 'one' },
+  {
+    name: 'usuarios_mix',
+    service: 'usuarios',
+    title: 'usuarios 90 % reads / 10 % PATCH',
+    kind: 'mix',
+    target: 4000,
+  },
+  { name: 'reservas_get', service: 'reservas', title: 'GET one reserva', kind: 'one', target: 5000 },
   {
     name: 'reservas_list',
     service: 'reservas',
     title: 'GET /api/reservas/ page 1 (exact count)',
     kind: 'list',
     path: '/api/reservas/',
+    target: 2500,
   },
   {
     name: 'reservas_usuario',
@@ -118,6 +139,7 @@ export const SCENARIOS: Scenario[] = [
     title: 'GET /api/reservas/?usuario_id=…',
     kind: 'list',
     path: '/api/reservas/?usuario_id=77',
+    target: 2500,
   },
   {
     name: 'reservas_estado_fecha',
@@ -125,19 +147,22 @@ export const SCENARIOS: Scenario[] = [
     title: 'GET /api/reservas/?estado=pendiente&fecha_desde=…',
     kind: 'list',
     path: '/api/reservas/?estado=pendiente&fecha_desde={in10days}',
+    target: 2500,
   },
-  { name: 'reservas_post', service: 'reservas', title: 'POST /api/reservas/', kind: 'write' },
+  { name: 'reservas_post', service: 'reservas', title: 'POST /api/reservas/', kind: 'write', target: 2000 },
   {
     name: 'reservas_confirmar',
     service: 'reservas',
     title: 'POST /api/reservas/{id}/confirmar/',
     kind: 'write',
+    target: 2000,
   },
   {
     name: 'reservas_mix',
     service: 'reservas',
     title: 'reservas 90 % reads / 10 % writes (POST, confirmar)',
     kind: 'mix',
+    target: 4000,
   },
 ];
 
@@ -145,6 +170,10 @@ export const SCENARIOS: Scenario[] = [
 export const BASELINE_SCENARIOS = ['usuarios_get', 'reservas_get'];
 /** The name BENCH_ONLY knows the deactivation measurement by. */
 export const DEACTIVATION = 'desactivacion';
+/** The scenarios whose telemetry overhead is measured (issue 11: GET one and the reservas mix). */
+export const TELEMETRY_SCENARIOS = ['usuarios_get', 'reservas_get', 'reservas_mix'];
+/** Scenarios that consume pending reservations: the pool is reset before each run. */
+const POOL_SCENARIOS = ['reservas_confirmar', 'reservas_mix'];
 
 export interface BenchOptions {
   /** Server-level URL (any database) used to create the benchmark databases. */
@@ -171,6 +200,10 @@ export interface BenchOptions {
   build: boolean;
   /** Commit (or any git ref) before authentication, to measure its cost on GET one; '' skips it. */
   baselineRef: string;
+  /** Measure the cost of telemetry on GET one and the reservas mix. */
+  telemetry: boolean;
+  /** Rounds of with, without, without, with in the overhead comparisons. */
+  overheadRounds: number;
   /** Users deactivated by the deactivation → cancellation measurement (at most 100); 0 skips it. */
   deactivations: number;
   /** Names of scenarios (and `desactivacion`) to run (all by default). */
@@ -201,6 +234,8 @@ export interface ScenarioResult {
   title: string;
   service: ServiceName;
   kind: Scenario['kind'];
+  /** Issue 10's rate, req/s (absent for the hash-bound scenarios). */
+  target?: number;
   hashBound: boolean;
   connections: number;
   peak: RunFigures;
@@ -228,19 +263,17 @@ export interface BenchResult {
   coldStartMs: Record<ServiceName, number[]>;
   peakRssMb: Record<ServiceName, number>;
   scenarios: ScenarioResult[];
-  /** GET one with authentication against the same scenario on the baseline build (no tokens). */
-  authOverhead: {
-    baseline?: string;
+  /** GET one with authentication (measured) against the baseline build, which has none (reference). */
+  authOverhead: { baseline?: string; skipped?: string; rows: Comparison[] };
+  /**
+   * GET one and the reservas mix exporting telemetry at the production sampling ratio (measured)
+   * against the same build with telemetry off (reference); exports: what the receiver got.
+   */
+  telemetryOverhead: {
+    samplingRatio: number;
     skipped?: string;
-    rows: {
-      name: string;
-      /** Means of the runs (req/s), and each run. */
-      withAuth: number;
-      baseline: number;
-      ratio: number;
-      met: boolean;
-      runs: { withAuth: number[]; baseline: number[] };
-    }[];
+    rows: Comparison[];
+    exports: { traces: number; metrics: number };
   };
   deactivation: DeactivationResult;
   queriesPerRequest: { name: string; path: string; queries: number }[];
@@ -499,7 +532,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
               data: data(large.meta),
               fixturesFile,
             };
-            const usesPool = scenario.name === 'reservas_confirmar' || scenario.name === 'reservas_mix';
+            const usesPool = POOL_SCENARIOS.includes(scenario.name);
             if (usesPool) await resetPool(large.url);
             const peak = await load(cores.load, { ...base, duration, warmup: options.warmup });
             let half: RunFigures | undefined;
@@ -517,6 +550,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
               title: scenario.title,
               service,
               kind: scenario.kind,
+              ...(scenario.target ? { target: scenario.target } : {}),
               hashBound: scenario.hashBound === true,
               connections,
               peak,
@@ -537,64 +571,87 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       }
 
       // The cost of authentication on GET one: the same scenario on the build from before it existed,
-      // same database, pool and pinning, without tokens. Measured back to back, in the order with,
-      // without, without, with (a drift of the machine's speed during the four runs cancels out), on
-      // fresh processes both: the main table's figure was taken minutes earlier.
+      // same database, pool and pinning, without tokens, on fresh processes both: the main table's
+      // figure was taken minutes earlier.
+      const measureOn = async (
+        scenario: ScenarioResult,
+        running: Running,
+        auth: boolean,
+      ): Promise<number> => {
+        try {
+          if (auth && scenario.service === 'reservas') await fetchKeysOf(running, fixtures.tokens.empleado);
+          if (POOL_SCENARIOS.includes(scenario.name)) await resetPool(large.url);
+          const figures = await load(cores.load, {
+            url: running.url,
+            scenario: scenario.name,
+            connections: scenario.connections,
+            duration: options.duration,
+            warmup: options.warmup,
+            data: data(large.meta),
+            fixturesFile,
+            auth,
+          });
+          if (figures.errors > 0) throw new Error(`${scenario.name}: ${JSON.stringify(figures.statusCodes)}`);
+          return figures.rps;
+        } finally {
+          await running.stop();
+        }
+      };
       const authOverhead: BenchResult['authOverhead'] = baseline
         ? { baseline: baseline.commit, rows: [] }
         : { skipped: baselineSkipped, rows: [] };
       if (baseline) {
         for (const scenario of scenarios.filter((s) => BASELINE_SCENARIOS.includes(s.name))) {
-          const measure = async (build: 'current' | 'baseline') => {
-            const current = build === 'current';
+          const row = await interleaved(scenario.name, 0.9, options.overheadRounds, async (variant) => {
+            const current = variant === 'measured';
             const env = current ? envOf(scenario.service) : {};
-            const running = await start(
-              scenario.service,
-              large.url,
-              cores.service,
-              env,
-              current ? undefined : baseline.root,
-            );
-            try {
-              if (current && scenario.service === 'reservas')
-                await fetchKeysOf(running, fixtures.tokens.empleado);
-              const figures = await load(cores.load, {
-                url: running.url,
-                scenario: scenario.name,
-                connections: scenario.connections,
-                duration: options.duration,
-                warmup: options.warmup,
-                data: data(large.meta),
-                fixturesFile,
-                auth: current,
-              });
-              if (figures.errors > 0)
-                throw new Error(`${scenario.name} on ${build}: ${JSON.stringify(figures.statusCodes)}`);
-              return figures.rps;
-            } finally {
-              await running.stop();
-            }
-          };
-          const runs = { withAuth: [await measure('current')], baseline: [] as number[] };
-          runs.baseline.push(await measure('baseline'), await measure('baseline'));
-          runs.withAuth.push(await measure('current'));
-          const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-          const ratio = round(mean(runs.withAuth) / mean(runs.baseline), 3);
-          authOverhead.rows.push({
-            name: scenario.name,
-            withAuth: round(mean(runs.withAuth), 0),
-            baseline: round(mean(runs.baseline), 0),
-            ratio,
-            met: ratio >= 0.9,
-            runs: {
-              withAuth: runs.withAuth.map((r) => round(r, 0)),
-              baseline: runs.baseline.map((r) => round(r, 0)),
-            },
+            const root = current ? undefined : baseline.root;
+            const running = await start(scenario.service, large.url, cores.service, env, root);
+            return measureOn(scenario, running, current);
           });
+          authOverhead.rows.push(row);
           options.log(
-            `${scenario.name}: with auth ${runs.withAuth.map((r) => r.toFixed(0)).join(' / ')} req/s, ` +
-              `on ${baseline.commit} ${runs.baseline.map((r) => r.toFixed(0)).join(' / ')} req/s (ratio ${ratio})`,
+            `${scenario.name}: with auth ${row.runs.measured.join(' / ')} req/s, ` +
+              `on ${baseline.commit} ${row.runs.reference.join(' / ')} req/s (ratio ${row.ratio})`,
           );
+        }
+      }
+
+      // The cost of telemetry: exported over OTLP/HTTP to a local receiver, traces sampled at the
+      // pipelines' ratio, against the same build with telemetry off.
+      const telemetryOverhead: BenchResult['telemetryOverhead'] = {
+        samplingRatio: PRODUCTION_SAMPLING_RATIO,
+        rows: [],
+        exports: { traces: 0, metrics: 0 },
+      };
+      const telemetryScenarios = scenarios.filter((s) => TELEMETRY_SCENARIOS.includes(s.name));
+      if (!options.telemetry) telemetryOverhead.skipped = 'BENCH_TELEMETRY=0';
+      else if (telemetryScenarios.length === 0)
+        telemetryOverhead.skipped = 'no GET one or reservas mix selected';
+      else {
+        const receiver = await otlpReceiver();
+        try {
+          for (const scenario of telemetryScenarios) {
+            const row = await interleaved(scenario.name, 0.95, options.overheadRounds, async (variant) => {
+              const telemetry: Record<string, string> =
+                variant === 'measured'
+                  ? {
+                      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+                      OTEL_TRACES_SAMPLER_ARG: String(PRODUCTION_SAMPLING_RATIO),
+                    }
+                  : {};
+              const env = { ...envOf(scenario.service), ...telemetry };
+              return measureOn(scenario, await start(scenario.service, large.url, cores.service, env), true);
+            });
+            telemetryOverhead.rows.push(row);
+            options.log(
+              `${scenario.name}: with telemetry ${row.runs.measured.join(' / ')} req/s, ` +
+                `without ${row.runs.reference.join(' / ')} req/s (ratio ${row.ratio})`,
+            );
+          }
+        } finally {
+          telemetryOverhead.exports = receiver.exports();
+          await receiver.close();
         }
       }
 
@@ -752,6 +809,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         peakRssMb: rss,
         scenarios,
         authOverhead,
+        telemetryOverhead,
         deactivation: deactivation ?? skippedDeactivation('not run'),
         queriesPerRequest,
         sizeComparison,

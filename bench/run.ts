@@ -7,6 +7,8 @@
 //   BENCH_POOL_MAX (unset: the services' production default)  DATABASE_POOL_MAX of the services
 //   BENCH_NODE_OPTIONS (the NODE_OPTIONS of the service's Dockerfile)  V8 flags of the services
 //   BENCH_BASELINE_REF (2403db3, before authentication; empty: skip)  the auth-overhead baseline
+//   BENCH_TELEMETRY (1; 0: skip)  the telemetry-overhead comparison
+//   BENCH_OVERHEAD_ROUNDS (2)  rounds of with, without, without, with in both overhead comparisons
 //   BENCH_DEACTIVATIONS (100; 0: skip)  users of the deactivation → cancellation measurement
 //   BENCH_ONLY (comma-separated scenario names, and/or desactivacion), BENCH_PIN (1), BENCH_BUILD (1)
 //   BENCH_DATABASE (servicios_bench), BENCH_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres)
@@ -53,6 +55,8 @@ const options: BenchOptions = {
   pin: setting('BENCH_PIN', '1') !== '0',
   build: setting('BENCH_BUILD', '1') !== '0',
   baselineRef: setting('BENCH_BASELINE_REF', '2403db3').trim(),
+  telemetry: setting('BENCH_TELEMETRY', '1') !== '0',
+  overheadRounds: Math.max(1, number('BENCH_OVERHEAD_ROUNDS', 2)),
   deactivations: number('BENCH_DEACTIVATIONS', 100),
   only: setting('BENCH_ONLY', '')
     .split(',')

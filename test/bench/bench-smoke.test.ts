@@ -17,6 +17,7 @@ import {
   resultSuffix,
   runBench,
   SCENARIOS,
+  TELEMETRY_SCENARIOS,
   toMarkdown,
 } from '../../bench/harness.ts';
 import { findExecutable } from '../../bench/services.ts';
@@ -35,7 +36,7 @@ after(async () => {
 });
 
 test('the benchmark harness runs every scenario on tiny data without errors', {
-  timeout: 120_000,
+  timeout: 240_000,
 }, async () => {
   const built = ['usuarios', 'reservas'].every((s) =>
     existsSync(path.join(ROOT, 'services', s, 'dist', 'server.js')),
@@ -56,6 +57,8 @@ test('the benchmark harness runs every scenario on tiny data without errors', {
     // `npm test` has just built dist/ (typecheck runs tsc -b); build only when it is missing.
     build: !built,
     baselineRef: '',
+    telemetry: true,
+    overheadRounds: 1,
     deactivations: 3,
     workDir,
     log: () => {},
@@ -89,6 +92,19 @@ test('the benchmark harness runs every scenario on tiny data without errors', {
   });
   assert.equal(resultSuffix(result), '');
   assert.deepEqual(result.authOverhead, { skipped: 'BENCH_BASELINE_REF is empty', rows: [] });
+  // The telemetry comparison ran with and without an exporter, and spans did reach the receiver.
+  const telemetry = result.telemetryOverhead;
+  assert.equal(telemetry.skipped, undefined);
+  assert.deepEqual(
+    telemetry.rows.map((r) => r.name),
+    TELEMETRY_SCENARIOS,
+  );
+  for (const row of telemetry.rows) {
+    assert.equal(row.runs.measured.length, 2);
+    assert.equal(row.runs.reference.length, 2);
+    assert.ok(row.measured > 0 && row.reference > 0, JSON.stringify(row));
+  }
+  assert.ok(telemetry.exports.traces > 0, JSON.stringify(telemetry.exports));
 
   if (findExecutable('gcloud')) {
     const d = result.deactivation;
