@@ -44,11 +44,10 @@ import {
 export { evaluateTargets, resultSuffix, toMarkdown } from './report.ts';
 export { ROOT, type ServiceName };
 
+const productionConfig = loadConfig({ DATABASE_URL: 'postgres://localhost/x' }, { service: 'bench' });
 /** The pool a service opens when DATABASE_POOL_MAX is unset, read from the platform's own configuration. */
-export const PRODUCTION_POOL_MAX = (() => {
-  const database = loadConfig({ DATABASE_URL: 'postgres://localhost/x' }, { service: 'bench' }).database;
-  return database.kind === 'postgres' ? database.poolMax : Number.NaN;
-})();
+export const PRODUCTION_POOL_MAX =
+  productionConfig.database.kind === 'postgres' ? productionConfig.database.poolMax : Number.NaN;
 
 /** The trace sampling ratio the pipelines deploy with (_TRACE_SAMPLE_RATIO of cloudbuild.yaml). */
 export const PRODUCTION_SAMPLING_RATIO = (() => {
@@ -257,6 +256,8 @@ export interface BenchResult {
   /** The services' pool: unset (production default) or BENCH_POOL_MAX. */
   pool: { max: number; production: number; productionDefault: boolean; setting: 'unset' | 'BENCH_POOL_MAX' };
   data: { seededNow: boolean; seedSeconds?: number; usuarios: number; reservas: number };
+  /** PASSWORD_HASH_CONCURRENCY of servicio-usuarios (its default: the bench sets none). */
+  hashConcurrency: number;
   /** NODE_OPTIONS each service ran with, and whether they are its image's. */
   nodeOptions: Record<ServiceName, string>;
   imageNodeOptions: boolean;
@@ -801,6 +802,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           usuarios: large.meta.usuarios,
           reservas: large.meta.reservas,
         },
+        hashConcurrency: productionConfig.identity.hashConcurrency,
         nodeOptions: { usuarios: nodeOptions('usuarios'), reservas: nodeOptions('reservas') },
         imageNodeOptions: (['usuarios', 'reservas'] as const).every(
           (s) => nodeOptions(s) === imageNodeOptions(s),

@@ -273,7 +273,7 @@ function identityConfig(env: Env): IdentityConfig {
       registrations: integer(env, 'THROTTLE_REGISTRATIONS', 20, 1, 1_000_000),
       registrationsWindowS: window('THROTTLE_REGISTRATIONS_WINDOW_S', 3600),
     },
-    hashConcurrency: integer(env, 'PASSWORD_HASH_CONCURRENCY', 2, 1, 64),
+    hashConcurrency: integer(env, 'PASSWORD_HASH_CONCURRENCY', 1, 1, 64),
     hashQueue: integer(env, 'PASSWORD_HASH_QUEUE', 100, 0, 10_000),
     admin,
   };
