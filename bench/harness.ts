@@ -29,6 +29,8 @@ import {
   type Emulator,
   findExecutable,
   hasTaskset,
+  imageNode,
+  imageNodeMajor,
   imageNodeOptions,
   peakRssMb,
   pinned,
@@ -203,6 +205,8 @@ export interface BenchOptions {
   telemetry: boolean;
   /** Rounds of with, without, without, with in the overhead comparisons. */
   overheadRounds: number;
+  /** The services' node: the images' major version (fetched once if this machine has another), or this process's. */
+  serviceNode: 'image' | 'current';
   /** Users deactivated by the deactivation → cancellation measurement (at most 100); 0 skips it. */
   deactivations: number;
   /** Names of scenarios (and `desactivacion`) to run (all by default). */
@@ -251,7 +255,11 @@ export interface BenchResult {
   machine: { cpu: string; cores: number; memoryGb: number; kernel: string; pinned: boolean };
   /** Cores the measured service may use: 1 when pinned, else all of them. */
   serviceCores: number;
-  versions: { node: string; postgres: string; autocannon: string };
+  /**
+   * node: the harness's and the load generator's; serviceNode: what the services ran on, and whether
+   * that is the images' major version (production's).
+   */
+  versions: { node: string; serviceNode: string; imageNode: boolean; postgres: string; autocannon: string };
   options: Omit<BenchOptions, 'log' | 'adminUrl'>;
   /** The services' pool: unset (production default) or BENCH_POOL_MAX. */
   pool: { max: number; production: number; productionDefault: boolean; setting: 'unset' | 'BENCH_POOL_MAX' };
@@ -452,6 +460,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const split = Math.floor(pool.length * 0.8);
     const fixturesFile = path.join(options.workDir, 'fixtures.json');
 
+    const serviceNode =
+      (options.serviceNode === 'image' ? imageNode(options.workDir, options.log) : undefined) ??
+      process.execPath;
+    const serviceNodeVersion = execFileSync(serviceNode, ['--version']).toString().trim();
     const key = signingKeyPem();
     const nodeOptions = (service: ServiceName) => options.nodeOptions ?? imageNodeOptions(service);
     const start = (
@@ -466,6 +478,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         databaseUrl,
         poolMax: options.poolMax,
         nodeOptions: nodeOptions(service),
+        node: serviceNode,
         core,
         workDir: options.workDir,
         root,
@@ -784,6 +797,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         serviceCores: pin ? 1 : os.cpus().length,
         versions: {
           node: process.version,
+          serviceNode: serviceNodeVersion,
+          imageNode: serviceNodeVersion.slice(1).split('.')[0] === imageNodeMajor(),
           postgres: await postgresVersion(large.url),
           autocannon: JSON.parse(
             readFileSync(path.join(ROOT, 'node_modules/autocannon/package.json'), 'utf8'),

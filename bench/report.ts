@@ -21,6 +21,7 @@ export function resultSuffix(result: BenchResult): string {
   const parts: string[] = [];
   if (!result.pool.productionDefault) parts.push(`pool${result.pool.max}`);
   if (!result.imageNodeOptions) parts.push('node-options');
+  if (!result.versions.imageNode) parts.push(`node${result.versions.serviceNode.slice(1).split('.')[0]}`);
   if (!result.machine.pinned) parts.push('unpinned');
   if (result.options.only?.length) parts.push('partial');
   return parts.map((p) => `-${p}`).join('');
@@ -109,7 +110,7 @@ export function toMarkdown(result: BenchResult): string {
       `service ${result.machine.pinned ? 'pinned to core 0, load generator to core 1' : 'not pinned'} (PostgreSQL unpinned).`,
   );
   lines.push(
-    `Versions: Node ${result.versions.node}, PostgreSQL ${result.versions.postgres}, autocannon ${result.versions.autocannon}.`,
+    `Versions: Node ${result.versions.serviceNode} for the services (${result.versions.imageNode ? "the images' major version" : "**not** the images' major version"}), ${result.versions.node} for the harness and the load generator, PostgreSQL ${result.versions.postgres}, autocannon ${result.versions.autocannon}.`,
   );
   lines.push(
     `Data: ${n(result.data.usuarios)} usuarios, ${n(result.data.reservas)} reservas` +

