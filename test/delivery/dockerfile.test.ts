@@ -134,13 +134,12 @@ for (const service of all) {
       assert.ok(stage.instructions.some((i) => i.keyword === 'ENV' && /\bPORT=8080\b/.test(i.args)));
     });
 
-    test('the runtime stage holds only the compiled service, the shared package and production dependencies', () => {
+    test('the runtime stage holds only the bundled service, its migrations and production dependencies', () => {
       const { stages } = load(service);
       const stage = runtime(stages);
+      // The shared package is inside the bundle (scripts/bundle.mjs): its dist/ is not copied.
       const allowed = [
         'node_modules/',
-        'packages/platform/package.json',
-        'packages/platform/dist/',
         `services/${service.dir}/package.json`,
         `services/${service.dir}/dist/`,
         `services/${service.dir}/drizzle/`,
@@ -214,6 +213,7 @@ describe('.dockerignore', () => {
       'test/delivery/manifests.test.ts',
       'packages/testing/src/index.ts',
       'services/usuarios/dist/server.js',
+      'services/usuarios/build/app.js',
       'packages/platform/tsconfig.tsbuildinfo',
       '.env',
       'services/usuarios/.env.local',
@@ -231,6 +231,7 @@ describe('.dockerignore', () => {
       'packages/platform/package.json',
       'packages/platform/tsconfig.json',
       'packages/platform/src/index.ts',
+      'scripts/bundle.mjs',
       ...all.flatMap((s) => [
         `services/${s.dir}/package.json`,
         `services/${s.dir}/tsconfig.json`,

@@ -245,13 +245,13 @@ for (const service of services()) {
       if (work) rmSync(work, { recursive: true, force: true });
     });
 
-    test('the runtime layout holds only the compiled service, the shared package and production dependencies', (t) => {
-      const ours = ['packages/platform', `services/${service.dir}`];
-      for (const dir of ours) {
-        assert.ok(existsSync(path.join(app, dir, 'package.json')), `${dir}/package.json`);
-        assert.ok(existsSync(path.join(app, dir, 'dist')), `${dir}/dist`);
-        assert.ok(!existsSync(path.join(app, dir, 'src')), `${dir}/src must not be in the image`);
-        assert.ok(!existsSync(path.join(app, dir, 'test')), `${dir}/test must not be in the image`);
+    test('the runtime layout holds only the bundled service, its migrations and production dependencies', (t) => {
+      const dir = `services/${service.dir}`;
+      assert.ok(existsSync(path.join(app, dir, 'package.json')), `${dir}/package.json`);
+      assert.ok(existsSync(path.join(app, dir, 'dist', 'server.js')), `${dir}/dist/server.js`);
+      assert.ok(existsSync(path.join(app, dir, 'dist', 'migrate.js')), `${dir}/dist/migrate.js`);
+      for (const absent of [`${dir}/src`, `${dir}/build`, `${dir}/test`, 'packages/platform']) {
+        assert.ok(!existsSync(path.join(app, absent)), `${absent} must not be in the image`);
       }
       assert.ok(existsSync(path.join(app, `services/${service.dir}/drizzle/meta/_journal.json`)));
       for (const dev of [

@@ -103,8 +103,8 @@ export async function identityFor(
 }
 
 /**
- * `tsc -b services/<dir>` (the Dockerfile's build step) under a lock, so that test files running at
- * the same time never write one dist/ together.
+ * `tsc -b services/<dir>` and the bundle of its build/ into dist/ (the Dockerfile's build step) under a
+ * lock, so that test files running at the same time never write one dist/ together.
  */
 export async function build(service: ServiceInfo): Promise<void> {
   const lock = path.join(os.tmpdir(), 'servicios-delivery-build.lock');
@@ -127,6 +127,10 @@ export async function build(service: ServiceInfo): Promise<void> {
       [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', `services/${service.dir}`],
       { cwd: ROOT, stdio: 'pipe' },
     );
+    execFileSync(process.execPath, ['scripts/bundle.mjs', `services/${service.dir}`], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
