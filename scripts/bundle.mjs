@@ -56,6 +56,11 @@ async function bundle(serviceDir) {
     mainFields: ['main'],
     logLevel: 'warning',
     plugins: [externals(root)],
+    // A CommonJS package inside the bundle (the nested @opentelemetry/core) requires its externals:
+    // an ES module has no require of its own, so give it Node's, resolving from the bundle's folder.
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
   });
 }
 

@@ -3,8 +3,9 @@
 // the lockfile); the runtime stage's COPY lines lay out a second fresh folder exactly as the image.
 // From there, as uid 1000 with the container's environment (the pipeline's variables, PORT=8080,
 // CLOUD_SQL_CONNECTION_NAME pointing at the real PostgreSQL socket laid out as
-// <root>/<project:region:instance>/.s.PGSQL.5432), the migrations job's command runs, then the
-// service serves /readyz and a create/read round trip.
+// <root>/<project:region:instance>/.s.PGSQL.5432, and telemetry exported as the pipeline sets it but
+// to a local OTLP receiver), the migrations job's command runs, then the service serves /readyz and a
+// create/read round trip.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
@@ -157,9 +158,16 @@ for (const service of services()) {
     let entrypoint: string[];
     let env: Record<string, string>;
     let port: number;
+    let otlp: http.Server;
 
     before(async () => {
       await build(service);
+      // The exporters load lazily, only when an endpoint is set: the bundle must carry them too.
+      otlp = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+      });
+      await new Promise<void>((resolve) => otlp.listen(0, '127.0.0.1', resolve));
       work = mkdtempSync(path.join(os.tmpdir(), `rehearsal-${service.dir}-`));
       chmodSync(work, 0o755);
       const deps = path.join(work, 'deps');
@@ -236,11 +244,14 @@ for (const service of services()) {
         DATABASE_PASSWORD: decodeURIComponent(new URL(ADMIN_DATABASE_URL).password),
         ALLOWED_HOSTS: pipeline.substitutions._ALLOWED_HOSTS,
         DATABASE_POOL_MAX: pipeline.substitutions._DATABASE_POOL_MAX,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(otlp.address() as net.AddressInfo).port}`,
+        OTEL_TRACES_SAMPLER_ARG: pipeline.substitutions._TRACE_SAMPLE_RATIO,
       };
     });
 
     after(async () => {
       await server?.kill();
+      otlp?.close();
       await db?.drop();
       if (work) rmSync(work, { recursive: true, force: true });
     });
