@@ -31,8 +31,8 @@ function externals(root) {
         if (ALWAYS_BUNDLED.includes(name) || name.startsWith('@servicios/')) return undefined;
         const probe = { kind: args.kind, pluginData: { probe: true } };
         const fromImporter = await b.resolve(args.path, { ...probe, resolveDir: args.resolveDir });
-        const fromOutdir = await b.resolve(args.path, { ...probe, resolveDir: root });
-        if (fromImporter.errors.length === 0 && fromImporter.path !== fromOutdir.path) return undefined;
+        const fromService = await b.resolve(args.path, { ...probe, resolveDir: root });
+        if (fromImporter.errors.length === 0 && fromImporter.path !== fromService.path) return undefined;
         return { path: args.path, external: true };
       });
     },
