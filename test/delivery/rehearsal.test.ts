@@ -209,10 +209,9 @@ for (const service of services()) {
       // The image's ENV lines (NODE_ENV, PORT, NODE_OPTIONS).
       const imageEnv: Record<string, string> = {};
       for (const line of runtimeStage.instructions.filter((i) => i.keyword === 'ENV')) {
-        for (const pair of line.args.split(/\s+/)) {
-          // Split at the first '=' only: a value may hold '=' itself (NODE_OPTIONS=--flag=4).
-          const at = pair.indexOf('=');
-          if (at > 0) imageEnv[pair.slice(0, at)] = pair.slice(at + 1);
+        // KEY=value or KEY="value with spaces" (NODE_OPTIONS="--flag=4 --other=128"), as Docker reads them.
+        for (const [, key, quoted, plain] of line.args.matchAll(/(\w+)=(?:"([^"]*)"|(\S*))/g)) {
+          imageEnv[key!] = quoted ?? plain ?? '';
         }
       }
 
