@@ -22,10 +22,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp as buildReservas, servicio as servicioReservas } from '../../services/reservas/src/app.ts';
 import { buildApp as buildUsuarios, servicio as servicioUsuarios } from '../../services/usuarios/src/app.ts';
 import { migrar } from '../../services/usuarios/src/bootstrap.ts';
-import { ADMIN, nuevoUsuario } from '../../services/usuarios/test/support.ts';
+import { ADMIN, nuevoUsuario, PASSWORD } from '../../services/usuarios/test/support.ts';
 
-export { ADMIN, nuevoUsuario };
-export const PASSWORD = 'Reserva-2026-ventana';
+export { ADMIN, nuevoUsuario, PASSWORD };
 
 /** A reader that exports nothing: the test collects it when it wants to look. */
 export class Reader extends MetricReader {
